@@ -1,0 +1,257 @@
+/* Control-thread event loop: epoll + one timerfd over a binary min-heap of
+ * timers. Callbacks run on this thread only, so nothing here locks. */
+#include "daemon/loop.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOOP_MAX_FDS 1024
+
+struct fd_slot {
+	loop_fd_cb cb;
+	void *arg;
+	int used;
+};
+
+static int epfd = -1, tfd = -1;
+static int running;
+static struct fd_slot slots[LOOP_MAX_FDS];
+static struct timer **heap;
+static size_t heap_len, heap_cap;
+static unsigned time_scale = 1000;
+
+uint64_t loop_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void loop_set_time_scale(unsigned per_mille)
+{
+	time_scale = per_mille ? per_mille : 1000;
+}
+
+/* --- timer heap --- */
+
+static void heap_swap(size_t a, size_t b)
+{
+	struct timer *t = heap[a];
+	heap[a] = heap[b];
+	heap[b] = t;
+	heap[a]->heap_idx = a + 1;
+	heap[b]->heap_idx = b + 1;
+}
+
+static void heap_up(size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (heap[p]->when_ms <= heap[i]->when_ms)
+			break;
+		heap_swap(i, p);
+		i = p;
+	}
+}
+
+static void heap_down(size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < heap_len && heap[l]->when_ms < heap[m]->when_ms)
+			m = l;
+		if (r < heap_len && heap[r]->when_ms < heap[m]->when_ms)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(i, m);
+		i = m;
+	}
+}
+
+static void heap_remove(size_t i)
+{
+	heap[i]->heap_idx = 0;
+	heap_len--;
+	if (i == heap_len)
+		return;
+	heap[i] = heap[heap_len];
+	heap[i]->heap_idx = i + 1;
+	heap_up(i);
+	heap_down(heap[i]->heap_idx - 1);
+}
+
+static void timerfd_rearm(void)
+{
+	struct itimerspec its;
+	memset(&its, 0, sizeof(its));
+	if (tfd < 0)
+		return;
+	if (heap_len > 0) {
+		uint64_t now = loop_now_ms(), when = heap[0]->when_ms;
+		uint64_t d = when > now ? when - now : 0;
+		if (d == 0)
+			its.it_value.tv_nsec = 1; /* fire as soon as possible */
+		else {
+			its.it_value.tv_sec = (time_t)(d / 1000);
+			its.it_value.tv_nsec = (long)(d % 1000) * 1000000;
+		}
+	}
+	timerfd_settime(tfd, 0, &its, NULL);
+}
+
+void timer_init(struct timer *t, timer_cb cb, void *arg)
+{
+	memset(t, 0, sizeof(*t));
+	t->cb = cb;
+	t->arg = arg;
+}
+
+int timer_armed(const struct timer *t)
+{
+	return t->heap_idx != 0;
+}
+
+size_t timer_count(void)
+{
+	return heap_len;
+}
+
+void timer_cancel(struct timer *t)
+{
+	if (t == NULL || t->heap_idx == 0)
+		return;
+	heap_remove(t->heap_idx - 1);
+	timerfd_rearm();
+}
+
+void timer_arm(struct timer *t, uint64_t delay_ms)
+{
+	if (t->heap_idx)
+		heap_remove(t->heap_idx - 1);
+	if (heap_len == heap_cap) {
+		size_t cap = heap_cap ? heap_cap * 2 : 64;
+		struct timer **n = realloc(heap, cap * sizeof(*n));
+		if (n == NULL)
+			abort(); /* the loop cannot run without its timers */
+		heap = n;
+		heap_cap = cap;
+	}
+	t->when_ms = loop_now_ms() + delay_ms * time_scale / 1000;
+	heap[heap_len] = t;
+	t->heap_idx = ++heap_len;
+	heap_up(heap_len - 1);
+	timerfd_rearm();
+}
+
+int64_t timer_next_delay(uint64_t now_ms)
+{
+	if (heap_len == 0)
+		return -1;
+	return heap[0]->when_ms > now_ms ? (int64_t)(heap[0]->when_ms - now_ms) : 0;
+}
+
+void timer_run_due(uint64_t now_ms)
+{
+	/* Bounded: a callback that re-arms at 0 delay runs again next round. */
+	size_t budget = heap_len + 64;
+	while (heap_len > 0 && heap[0]->when_ms <= now_ms && budget-- > 0) {
+		struct timer *t = heap[0];
+		heap_remove(0);
+		t->cb(t, t->arg);
+	}
+	timerfd_rearm();
+}
+
+/* --- fds --- */
+
+int loop_add_fd(int fd, uint32_t events, loop_fd_cb cb, void *arg)
+{
+	struct epoll_event ev = {.events = events, .data.fd = fd};
+	if (fd < 0 || fd >= LOOP_MAX_FDS || epfd < 0)
+		return -1;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -1;
+	slots[fd] = (struct fd_slot){cb, arg, 1};
+	return 0;
+}
+
+int loop_mod_fd(int fd, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.fd = fd};
+	if (fd < 0 || fd >= LOOP_MAX_FDS || !slots[fd].used)
+		return -1;
+	return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+void loop_del_fd(int fd)
+{
+	if (fd < 0 || fd >= LOOP_MAX_FDS || !slots[fd].used)
+		return;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+	memset(&slots[fd], 0, sizeof(slots[fd]));
+}
+
+static void on_timerfd(int fd, uint32_t events, void *arg)
+{
+	uint64_t n;
+	while (read(fd, &n, sizeof(n)) == sizeof(n))
+		;
+	timer_run_due(loop_now_ms());
+}
+
+int loop_init(void)
+{
+	const char *s = getenv("INSYNC_TIME_SCALE");
+	if (s && *s)
+		loop_set_time_scale((unsigned)strtoul(s, NULL, 10));
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (epfd < 0 || tfd < 0)
+		return -1;
+	return loop_add_fd(tfd, EPOLLIN, on_timerfd, NULL);
+}
+
+void loop_stop(void)
+{
+	running = 0;
+}
+
+int loop_run(void)
+{
+	struct epoll_event evs[64];
+	running = 1;
+	while (running) {
+		int n = epoll_wait(epfd, evs, 64, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (int i = 0; i < n && running; i++) {
+			int fd = evs[i].data.fd;
+			if (fd >= 0 && fd < LOOP_MAX_FDS && slots[fd].used)
+				slots[fd].cb(fd, evs[i].events, slots[fd].arg);
+		}
+	}
+	return 0;
+}
+
+void loop_free(void)
+{
+	for (size_t i = 0; i < heap_len; i++)
+		heap[i]->heap_idx = 0;
+	free(heap);
+	heap = NULL;
+	heap_len = heap_cap = 0;
+	if (tfd >= 0)
+		close(tfd);
+	if (epfd >= 0)
+		close(epfd);
+	tfd = epfd = -1;
+	memset(slots, 0, sizeof(slots));
+}
