@@ -30,19 +30,20 @@ $(BUILD)/libinsync.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The daemon takes the whole library: every subsystem registers itself.
 $(BUILD)/insyncd: $(BUILD)/obj/src/daemon/main.o $(BUILD)/libinsync.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--whole-archive $(BUILD)/libinsync.a -Wl,--no-whole-archive $(LDLIBS)
 
 $(BUILD)/insyncctl: $(BUILD)/obj/tools/insyncctl.o $(BUILD)/libinsync.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libinsync.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libinsync.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 unit: $(UNIT_BIN)
 

@@ -5,8 +5,6 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-/* TEMP: esp.h line 98 nests a comment opener; drop once the lead fixes it. */
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "esp/esp.h"
 #include "esp/esp_wire.h"
 #include "util/buf.h"

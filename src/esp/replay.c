@@ -5,8 +5,6 @@
  * the numbers it newly covers, a word at a time. Only the thread that decaps
  * the SA touches it, so there are no atomics. */
 #include <string.h>
-/* TEMP: esp.h line 98 nests a comment opener; drop once the lead fixes it. */
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "esp/esp.h"
 
 void replay_init(struct replay *r, uint32_t window)
@@ -74,20 +72,22 @@ int replay_check(const struct replay *r, uint32_t seq_lo, int esn, uint64_t *seq
 	return 0;
 }
 
-/* Clear the slots of sequence numbers from..to (inclusive, fewer than window). */
+/* Clear the slots of sequence numbers from..to (inclusive, fewer than window).
+ * Counts down instead of comparing s <= to: `to` may be 2^64 - 1. */
 static void clear_range(struct replay *r, uint64_t from, uint64_t to)
 {
-	uint64_t s = from;
+	uint64_t s = from, left = to - from + 1;
 
-	while (s <= to) {
+	while (left) {
 		uint32_t i = (uint32_t)(s % r->window), bit = i % 64;
 		uint64_t n = 64 - bit, mask;
 
-		if (n > to - s + 1)
-			n = to - s + 1;
+		if (n > left)
+			n = left;
 		mask = n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1) << bit;
 		r->bitmap[i / 64] &= ~mask;
 		s += n;
+		left -= n;
 	}
 }
 

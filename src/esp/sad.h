@@ -36,7 +36,8 @@ struct sad_tun {
 	int dead;
 };
 
-enum { SAD_F_SEQ_EV = 1, SAD_F_KB_EV = 2, SAD_F_SEQ_LOGGED = 4 };
+/* SEQ_EV: near the end of the sequence space; SEQ_HARD: reached it. */
+enum { SAD_F_SEQ_EV = 1, SAD_F_KB_EV = 2, SAD_F_SEQ_LOGGED = 4, SAD_F_SEQ_HARD = 8 };
 
 struct sad_sa {
 	struct esp_sa *esp;

@@ -73,7 +73,8 @@ int cfgp_u32(struct cfgp *p, const char *what, uint32_t lo, uint32_t hi, uint32_
 int cfgp_ipv4(struct cfgp *p, const char *what, uint32_t *be);
 int cfgp_mask(struct cfgp *p, uint32_t *be);
 int cfgp_eol(struct cfgp *p);
-/* An SPI: decimal or 0x hex, 256..0xFFFFFFFF. */
+/* An SPI: decimal or 0x hex, 1..0xFFFFFFFF (IOS wants 256 and up, but the
+ * shipped manual-keying examples use 0xB1). */
 int cfgp_spi(struct cfgp *p, uint32_t *v);
 /* The command keyword of a line; a leading "no" (when set holds it) sets p->neg. */
 int cfgp_cmd(struct cfgp *p, const char *const *set, int *idx);
@@ -87,10 +88,22 @@ void cfgp_push(struct cfgp *p, enum cfgp_mode mode, void *obj, int col);
 int cfgp_list_full(struct cfgp *p, size_t count, const char *what);
 
 /* Keyword-driven handlers, one per area; p->pos is past the words matched. */
+int cfgp_global(struct cfgp *p);      /* any line in global mode */
+int cfgp_tunnel_sub(struct cfgp *p);  /* lines under interface TunnelN */
 int cfgp_crypto(struct cfgp *p);      /* global "crypto ..." */
 int cfgp_crypto_sub(struct cfgp *p);  /* lines in crypto sub-modes */
 int cfgp_crypto_close(struct cfgp *p, struct cfgp_frame *f);
+/* crypto ipsec transform-set / profile (k: 0 transform-set, 1 profile). */
+int cfgp_ipsec_open(struct cfgp *p, int k);
+int cfgp_ipsec_sub(struct cfgp *p);
+int cfgp_ipsec_close(struct cfgp *p, struct cfgp_frame *f);
 int cfgp_eem(struct cfgp *p);         /* global "event manager applet" */
 int cfgp_eem_sub(struct cfgp *p);
 int cfgp_eem_close(struct cfgp *p, struct cfgp_frame *f);
+
+/* Model pieces freed by "no" forms (config_model.c); secrets are wiped. */
+void cfg_keyring_free(struct cfg_keyring *k);
+void cfg_keyring_peer_free(struct cfg_keyring_peer *kp);
+void cfg_ipsec_profile_free(struct cfg_ipsec_profile *x);
+void cfg_applet_free(struct cfg_applet *a);
 #endif

@@ -17,6 +17,7 @@
 #include "util/out.h"
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ static struct eem_hist hist[EEM_HIST_MAX];
 static unsigned hist_n; /* total entries ever written */
 static unsigned job_seq;
 static int hooked;
+static pthread_t ctl_thread; /* applets live on the control thread */
 static uint64_t (*clock_fn)(void) = loop_now_ms;
 
 void eem_set_clock(uint64_t (*now_ms)(void))
@@ -299,7 +301,10 @@ void eem_syslog_line(int sev, const char *line)
 
 static void log_hook(int sev, const char *line, void *arg)
 {
-	eem_syslog_line(sev, line);
+	/* Applet state and timers belong to the control thread; a line logged
+	 * by another thread is not seen by the detectors. */
+	if (pthread_equal(pthread_self(), ctl_thread))
+		eem_syslog_line(sev, line);
 }
 
 static int parse_ll(const char *s, long long *v)
@@ -387,12 +392,10 @@ static struct eem_applet *applet_find(struct eem_applet *list, const char *name)
 int eem_run(const char *name, struct out *o)
 {
 	struct eem_applet *a = applet_find(applets, name);
-	if (a == NULL) {
-		out_printf(o, "%%ERROR: applet %s is not registered\n", name);
-		return -1;
-	}
-	if (a->event != EEM_EV_NONE) {
-		out_printf(o, "%%ERROR: applet %s is not registered with event none\n", name);
+	if (a == NULL || a->event != EEM_EV_NONE) {
+		if (o)
+			out_printf(o, "%%ERROR: applet %s is not registered%s\n", name,
+				   a ? " with event none" : "");
 		return -1;
 	}
 	applet_trigger(a);
@@ -522,6 +525,7 @@ int eem_apply(const struct config *cfg)
 		if ((a->event == EEM_EV_TIMER_COUNTDOWN || a->event == EEM_EV_TIMER_WATCHDOG) &&
 		    a->timer_sec)
 			timer_arm(&a->ev_timer, (uint64_t)a->timer_sec * 1000);
+	ctl_thread = pthread_self();
 	if (!hooked && log_add_hook(log_hook, NULL) == 0)
 		hooked = 1;
 	return rc;

@@ -4,6 +4,7 @@
 #include "ops/log.h"
 #include "util/out.h"
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 static int cmd_show_logging(struct exec_ctx *ctx, int argc, char **argv, struct out *o)

@@ -55,7 +55,8 @@ int snmp_send_eem_trap(const char *applet, unsigned job, long long intdata1, lon
 int snmp_apply(const struct config *cfg);
 /* `show snmp` with the counters. */
 void snmp_register_commands(void);
-void snmp_shutdown(void);
+/* Close sockets and drop hosts. Not snmp_shutdown: libnetsnmp owns that name. */
+void snmp_stop(void);
 void snmp_show(struct out *o);
 
 struct snmp_counters {

@@ -23,23 +23,29 @@ static inline size_t rd_left(const struct rd *r)
 }
 static inline int rd_u8(struct rd *r, uint8_t *v)
 {
-	if (rd_left(r) < 1)
+	if (rd_left(r) < 1) {
+		*v = 0;
 		return -1;
+	}
 	*v = r->p[r->off++];
 	return 0;
 }
 static inline int rd_u16(struct rd *r, uint16_t *v)
 {
-	if (rd_left(r) < 2)
+	if (rd_left(r) < 2) {
+		*v = 0;
 		return -1;
+	}
 	*v = (uint16_t)(r->p[r->off] << 8 | r->p[r->off + 1]);
 	r->off += 2;
 	return 0;
 }
 static inline int rd_u32(struct rd *r, uint32_t *v)
 {
-	if (rd_left(r) < 4)
+	if (rd_left(r) < 4) {
+		*v = 0;
 		return -1;
+	}
 	const uint8_t *q = r->p + r->off;
 	*v = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
 	r->off += 4;
@@ -48,8 +54,10 @@ static inline int rd_u32(struct rd *r, uint32_t *v)
 static inline int rd_u64(struct rd *r, uint64_t *v)
 {
 	uint32_t hi, lo;
-	if (rd_left(r) < 8)
+	if (rd_left(r) < 8) {
+		*v = 0;
 		return -1;
+	}
 	rd_u32(r, &hi);
 	rd_u32(r, &lo);
 	*v = (uint64_t)hi << 32 | lo;
@@ -58,8 +66,10 @@ static inline int rd_u64(struct rd *r, uint64_t *v)
 /* Borrow n bytes in place. */
 static inline int rd_ptr(struct rd *r, size_t n, const uint8_t **v)
 {
-	if (rd_left(r) < n)
+	if (rd_left(r) < n) {
+		*v = NULL;
 		return -1;
+	}
 	*v = r->p + r->off;
 	r->off += n;
 	return 0;

@@ -1,0 +1,272 @@
+/* Wiring between the IKE engine, the ESP data plane and the sync policy:
+ * the UDP 500 socket, the engine's environment callbacks (CHILD_SA keys become
+ * ESP SAs in the SAD), IKE packets arriving on 4500 through the data plane,
+ * and data-plane events routed to the invalid-SPI table and recovery. */
+#include "daemon/daemon.h"
+#include "daemon/loop.h"
+#include "esp/dp.h"
+#include "esp/esp.h"
+#include "esp/sad.h"
+#include "ike/ike.h"
+#include "ops/config.h"
+#include "ops/exec.h"
+#include "ops/log.h"
+#include "sync/invalid_spi.h"
+#include "sync/recovery.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+
+#define IKE_PORT 500
+#define IKE_NATT_PORT 4500
+#define IKE_MSG_MAX 65535
+
+static int ike_fd = -1;
+
+static int glue_send(void *arg, uint32_t local, uint16_t lport, uint32_t peer, uint16_t pport,
+		     const uint8_t *p, size_t len)
+{
+	if (lport == IKE_NATT_PORT)
+		return dp_send_ike(local, peer, pport, p, len);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(pport), .sin_addr.s_addr = peer};
+	struct iovec iov = {(void *)p, len};
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	struct msghdr mh = {.msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1};
+	memset(cbuf, 0, sizeof(cbuf));
+	if (local) {
+		/* Answer from the address the peer used. */
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+		struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(cm);
+		pi->ipi_spec_dst.s_addr = local;
+	}
+	return sendmsg(ike_fd, &mh, MSG_DONTWAIT) < 0 ? -1 : 0;
+}
+
+static struct esp_sa *make_sa(const struct ike_child_info *c, int inbound)
+{
+	struct esp_sa_params p = {
+		.spi = inbound ? c->spi_in : c->spi_out,
+		.cipher = c->cipher,
+		.auth = c->auth,
+		.enc_key = inbound ? c->enc_in : c->enc_out,
+		.enc_key_len = c->enc_len,
+		.auth_key = inbound ? c->auth_in : c->auth_out,
+		.auth_key_len = c->auth_len,
+		.replay_window = c->replay_window,
+	};
+	return esp_sa_new(&p, inbound);
+}
+
+static void path_of(const struct ike_child_info *c, struct dp_sa_path *path)
+{
+	path->local = c->local;
+	path->peer = c->peer;
+	path->udp_encap = c->udp_encap;
+	path->peer_port = c->udp_encap ? c->peer_port : 0;
+}
+
+static int glue_install_in(void *arg, const struct ike_child_info *c)
+{
+	struct dp_sa_path path;
+	if (c->tunnel == IKE_TUNNEL_NONE)
+		return 0; /* dynamic peer without an interface: nothing to route into */
+	struct esp_sa *sa = make_sa(c, 1);
+	if (sa == NULL)
+		return -1;
+	path_of(c, &path);
+	if (dp_sa_install_in(c->tunnel, sa, &path) < 0)
+		return -1;
+	recovery_sa_installed(c->peer, c->spi_in, c->spi_out);
+	return 0;
+}
+
+static int glue_install_out(void *arg, const struct ike_child_info *c)
+{
+	struct dp_sa_path path;
+	if (c->tunnel == IKE_TUNNEL_NONE)
+		return 0;
+	struct esp_sa *sa = make_sa(c, 0);
+	if (sa == NULL)
+		return -1;
+	path_of(c, &path);
+	if (dp_sa_set_out(c->tunnel, sa, &path) < 0)
+		return -1;
+	recovery_sa_installed(c->peer, c->spi_in, c->spi_out);
+	return 0;
+}
+
+static void glue_remove(void *arg, const struct ike_child_info *c, uint32_t grace_ms)
+{
+	if (c->tunnel == IKE_TUNNEL_NONE)
+		return;
+	struct esp_sa *out = dp_sa_out(c->tunnel);
+	if (out && out->spi == c->spi_out)
+		dp_sa_clear_out(c->tunnel);
+	if (c->spi_in)
+		dp_sa_remove_in(c->spi_in, grace_ms);
+	recovery_sa_removed(c->peer, c->spi_in, c->spi_out);
+}
+
+static uint32_t glue_alloc_spi(void *arg)
+{
+	return dp_alloc_spi();
+}
+
+static int glue_activity(void *arg, uint32_t spi_in, uint32_t spi_out, uint64_t *last_in,
+			 uint64_t *last_out)
+{
+	struct sad_sa *in = sad_lookup_in(spi_in);
+	*last_in = *last_out = 0;
+	if (in == NULL)
+		return -1;
+	*last_in = atomic_load(&in->esp->ctr.last_ms);
+	if (in->tun) {
+		struct sad_sa *out = sad_out(in->tun);
+		if (out && out->esp->spi == spi_out)
+			*last_out = atomic_load(&out->esp->ctr.last_ms);
+	}
+	return 0;
+}
+
+static void glue_ike_event(void *arg, int ev, const struct ike_sa_info *sa)
+{
+	recovery_ike_event(ev, sa);
+}
+
+static void on_ike_udp(int fd, uint32_t events, void *arg)
+{
+	static uint8_t buf[IKE_MSG_MAX];
+	for (int k = 0; k < 64; k++) {
+		struct sockaddr_in from;
+		char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct iovec iov = {buf, sizeof(buf)};
+		struct msghdr mh = {.msg_name = &from,
+				    .msg_namelen = sizeof(from),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf)};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (n < 0)
+			return;
+		uint32_t local = 0;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO)
+				local = ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_addr.s_addr;
+		ike_input(local, IKE_PORT, from.sin_addr.s_addr, ntohs(from.sin_port), buf, (size_t)n);
+	}
+}
+
+static void on_ike_4500(const uint8_t *p, size_t len, uint32_t src, uint16_t sport, uint32_t dst,
+			uint16_t dport, void *arg)
+{
+	ike_input(dst, dport, src, sport, p, len);
+}
+
+static void on_dp_event(const struct dp_event *ev, void *arg)
+{
+	if (ev->type == DP_EV_INVALID_SPI)
+		invalid_spi_record(ev, loop_now_ms());
+	else
+		recovery_dp_event(ev);
+}
+
+int glue_init(void)
+{
+	static const struct ike_env env = {
+		.send = glue_send,
+		.child_install_in = glue_install_in,
+		.child_install_out = glue_install_out,
+		.child_remove = glue_remove,
+		.alloc_spi = glue_alloc_spi,
+		.event = glue_ike_event,
+		.child_activity = glue_activity,
+	};
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(IKE_PORT)};
+	int one = 1;
+	ike_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ike_fd < 0 || setsockopt(ike_fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    bind(ike_fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    loop_add_fd(ike_fd, EPOLLIN, on_ike_udp, NULL) < 0) {
+		log_ios(LOG_SEV_ERR, "CRYPTO", "IKE_SOCKET", "cannot open UDP port %d: %s", IKE_PORT,
+			strerror(errno));
+		if (ike_fd >= 0)
+			close(ike_fd);
+		ike_fd = -1;
+		return -1;
+	}
+	if (invalid_spi_init(0) < 0 || ike_init(&env) < 0)
+		return -1;
+	recovery_init();
+	dp_set_ike_handler(on_ike_4500, NULL);
+	dp_set_event_handler(on_dp_event, NULL);
+	return 0;
+}
+
+void glue_apply(const struct config *c)
+{
+	invalid_spi_set_interval(c->invalid_spi_log_interval);
+	recovery_apply(c);
+	ike_apply_config(c);
+}
+
+void glue_shutdown(void)
+{
+	dp_set_event_handler(NULL, NULL);
+	dp_set_ike_handler(NULL, NULL);
+	ike_shutdown();
+	recovery_shutdown();
+	invalid_spi_free();
+	if (ike_fd >= 0) {
+		loop_del_fd(ike_fd);
+		close(ike_fd);
+	}
+	ike_fd = -1;
+}
+
+/* --- exec commands that act across IKE and the data plane --- */
+
+static int cmd_clear_sa(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
+{
+	const struct config *c = daemon_config();
+	struct in_addr peer = {0};
+	int n = 0;
+	if (argc > 4 && inet_pton(AF_INET, argv[argc - 1], &peer) != 1)
+		return 1;
+	for (const struct cfg_tunnel *t = c ? c->tunnels : NULL; t; t = t->next) {
+		struct ike_tunnel_info ti;
+		if (peer.s_addr && t->dst != peer.s_addr)
+			continue;
+		if (ike_tunnel_info(t->num, &ti) == 0 && ti.spi_in && ike_delete_child(ti.spi_in) == 0)
+			n++;
+	}
+	out_printf(o, "%d IPsec SA pair(s) deleted\n", n);
+	return 0;
+}
+
+static int cmd_test_drop_deletes(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
+{
+	ike_x_test_drop_deletes(ike_default(), (unsigned)strtoul(argv[argc - 1], NULL, 0));
+	return 0;
+}
+
+void glue_register_commands(void)
+{
+	exec_register("clear crypto sa", cmd_clear_sa, "Delete IPsec SAs (with DELETE)");
+	exec_register("clear crypto sa peer A.B.C.D", cmd_clear_sa, "Delete IPsec SAs of one peer");
+	/* Fault injection for the lab only: never registered in production. */
+	if (getenv("INSYNC_TEST_HOOKS"))
+		exec_register("test crypto drop-deletes NUM", cmd_test_drop_deletes,
+			      "Skip sending the next N DELETE requests (lab)");
+}

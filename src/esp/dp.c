@@ -1,0 +1,435 @@
+/* Data-plane lifecycle: worker threads, their epoll sets, and dp_apply(), which
+ * makes TUN devices, addresses, routes and manual-key SAs match the config.
+ *
+ * Threads: one worker per data-plane core, each with its own epoll over its
+ * TUN queues (one queue per worker per tunnel, IFF_MULTI_QUEUE) and the ESP
+ * sockets. This box has two cores and the control thread needs one, so the
+ * default is one worker (INSYNC_DP_THREADS overrides it, up to DP_MAX_THREADS;
+ * only worker 0 reads the ESP sockets until per-thread steering lands).
+ *
+ * TUN queues are registered in epoll by a handle (slot + generation), never by
+ * pointer: an event dequeued just before a tunnel is removed finds an empty
+ * slot instead of freed memory. Removed queues are closed after a grace period. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include "daemon/loop.h"
+#include "esp/dp_int.h"
+#include "ops/log.h"
+#include "sync/invalid_spi.h"
+
+#define H_WAKE 0u
+#define H_RAW 1u
+#define H_UDP 2u
+#define H_TUN0 16u
+#define HOUSEKEEPING_MS 100
+
+struct hslot {
+	_Atomic(struct dp_tunq *) q;
+	_Atomic uint32_t gen;
+	int worker;
+};
+
+struct worker {
+	pthread_t th;
+	int ep, wake_fd, reader, started;
+	_Atomic int stop;
+	struct dp_thread *pkt;
+};
+
+struct dp_tunnel *dp_tunnels;
+static struct worker workers[DP_MAX_THREADS];
+static int nworkers, running;
+static struct hslot hslots[DP_MAX_HANDLES];
+static struct timer housekeeping;
+
+int dp_nthreads(void)
+{
+	return nworkers;
+}
+
+struct dp_tunnel *dp_tunnel_find(unsigned num)
+{
+	for (struct dp_tunnel *t = dp_tunnels; t; t = t->next)
+		if (t->num == num)
+			return t;
+	return NULL;
+}
+
+/* ---- worker threads ---- */
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event evs[64];
+	sigset_t all;
+
+	/* Signals belong to the control thread's signalfd. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	while (!atomic_load(&w->stop)) {
+		sad_reader_offline(w->reader);
+		int n = epoll_wait(w->ep, evs, 64, 1000);
+		sad_reader_online(w->reader);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		dp_pkt_batch_start(w->pkt);
+		for (int i = 0; i < n; i++) {
+			uint32_t h = (uint32_t)evs[i].data.u64, gen = (uint32_t)(evs[i].data.u64 >> 32);
+			uint64_t v;
+			struct dp_tunq *q;
+
+			if (h == H_WAKE) {
+				if (read(w->wake_fd, &v, sizeof(v)) < 0)
+					continue;
+			} else if (h == H_RAW) {
+				dp_pkt_raw(w->pkt);
+			} else if (h == H_UDP) {
+				dp_pkt_udp(w->pkt);
+			} else if (h >= H_TUN0 && h - H_TUN0 < DP_MAX_HANDLES) {
+				struct hslot *s = &hslots[h - H_TUN0];
+				if (atomic_load(&s->gen) == gen && (q = atomic_load(&s->q)))
+					dp_pkt_tun(w->pkt, q);
+			}
+		}
+		dp_events_kick((int)(w - workers));
+	}
+	sad_reader_offline(w->reader);
+	return NULL;
+}
+
+static int ep_add(int ep, int fd, uint64_t data)
+{
+	struct epoll_event e = {.events = EPOLLIN, .data.u64 = data};
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+}
+
+static int handle_add(int worker, struct dp_tunq *q)
+{
+	for (uint32_t i = 0; i < DP_MAX_HANDLES; i++) {
+		struct hslot *s = &hslots[i];
+		if (atomic_load(&s->q))
+			continue;
+		uint32_t gen = atomic_fetch_add(&s->gen, 1) + 1;
+		s->worker = worker;
+		atomic_store(&s->q, q);
+		if (ep_add(workers[worker].ep, q->fd, (uint64_t)gen << 32 | (H_TUN0 + i))) {
+			atomic_store(&s->q, NULL);
+			return -1;
+		}
+		return (int)i;
+	}
+	return -1;
+}
+
+static void tunq_free(void *p)
+{
+	struct dp_tunq *q = p;
+
+	if (!q)
+		return;
+	if (q->fd >= 0)
+		close(q->fd);
+	free(q);
+}
+
+static void handle_del(int h)
+{
+	struct hslot *s;
+	struct dp_tunq *q;
+
+	if (h < 0)
+		return;
+	s = &hslots[h];
+	q = atomic_exchange(&s->q, NULL);
+	atomic_fetch_add(&s->gen, 1);
+	if (q)
+		epoll_ctl(workers[s->worker].ep, EPOLL_CTL_DEL, q->fd, NULL);
+	sad_retire(tunq_free, q);
+}
+
+static void on_housekeeping(struct timer *t, void *arg)
+{
+	sad_expire(sad_now_ms());
+	sad_reclaim();
+	timer_arm(t, HOUSEKEEPING_MS);
+}
+
+/* ---- tunnels ---- */
+
+static void tunnel_destroy(struct dp_tunnel *t)
+{
+	struct dp_tunnel **pp = &dp_tunnels;
+
+	while (*pp && *pp != t)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = t->next;
+	if (t->st)
+		atomic_store(&t->st->tun_fd, -1);
+	for (int i = 0; i < t->nq; i++) {
+		if (t->handle[i] >= 0)
+			handle_del(t->handle[i]); /* retires the queue: fd closed after grace */
+		else
+			sad_retire(tunq_free, t->q[i]);
+	}
+	sad_tun_remove(t->num);
+	OPENSSL_cleanse(&t->key_in, sizeof(t->key_in));
+	OPENSSL_cleanse(&t->key_out, sizeof(t->key_out));
+	free(t);
+}
+
+static struct dp_tunnel *tunnel_create(unsigned num)
+{
+	struct dp_tunnel *t = calloc(1, sizeof(*t));
+	int rc = -1;
+
+	if (!t)
+		return NULL;
+	t->num = num;
+	snprintf(t->name, sizeof(t->name), "Tunnel%u", num);
+	t->admin_up = -1;
+	t->next = dp_tunnels;
+	dp_tunnels = t;
+	if (!(t->st = sad_tun_get(num, 1)))
+		goto out;
+	for (int i = 0; i < nworkers; i++) {
+		struct dp_tunq *q = calloc(1, sizeof(*q));
+		if (!q)
+			goto out;
+		q->num = num;
+		q->st = t->st;
+		q->fd = tun_open(t->name, &t->ifindex);
+		t->q[t->nq] = q;
+		t->handle[t->nq++] = -1;
+		if (q->fd < 0) {
+			log_ios(LOG_SEV_ERR, "TUN", "OPEN_FAIL", "cannot create %s: %s", t->name,
+				strerror(errno));
+			goto out;
+		}
+		if ((t->handle[t->nq - 1] = handle_add(i, q)) < 0)
+			goto out;
+	}
+	atomic_store(&t->st->tun_fd, t->q[0]->fd);
+	rc = 0;
+out:
+	if (rc) {
+		tunnel_destroy(t);
+		return NULL;
+	}
+	return t;
+}
+
+static struct esp_sa *manual_sa(const struct cfg_transform_set *ts, const struct cfg_session_key *k,
+				uint32_t window, int inbound)
+{
+	struct esp_sa_params p = {
+		.spi = k->spi, .cipher = ts->cipher, .auth = ts->auth,
+		.enc_key = k->cipher, .enc_key_len = k->cipher_len,
+		.auth_key = k->auth_len ? k->auth : NULL, .auth_key_len = k->auth_len,
+		.esn = 0, .replay_window = window ? window : 64,
+	};
+	return esp_sa_new(&p, inbound);
+}
+
+static void manual_remove(struct dp_tunnel *t)
+{
+	if (!t->has_manual)
+		return;
+	if (t->manual_in_spi)
+		sad_remove_in(t->manual_in_spi, 0, 0);
+	if (t->key_out.present)
+		dp_sa_clear_out(t->num);
+	t->has_manual = 0;
+	t->manual_in_spi = 0;
+	OPENSSL_cleanse(&t->key_in, sizeof(t->key_in));
+	OPENSSL_cleanse(&t->key_out, sizeof(t->key_out));
+}
+
+/* Install the profile's `set session-key` SAs; untouched when nothing changed,
+ * so a reload keeps counters and the replay window. */
+static void manual_apply(struct dp_tunnel *t, const struct cfg_ipsec_profile *p,
+			 const struct dp_sa_path *path, uint32_t window)
+{
+	uint64_t now = sad_now_ms();
+	int want = p && p->ts && (p->key_in.present || p->key_out.present);
+
+	if (want && t->has_manual && t->cipher == p->ts->cipher && t->auth == p->ts->auth &&
+	    !memcmp(&t->mpath, path, sizeof(*path)) &&
+	    !memcmp(&t->key_in, &p->key_in, sizeof(p->key_in)) &&
+	    !memcmp(&t->key_out, &p->key_out, sizeof(p->key_out)))
+		return;
+	manual_remove(t);
+	if (!want)
+		return;
+	if (p->key_in.present) {
+		if (sad_install_in(t->num, manual_sa(p->ts, &p->key_in, window, 1), path, 1, now))
+			log_ios(LOG_SEV_ERR, "CRYPTO", "MANUAL_SA_FAIL",
+				"%s: cannot install inbound SA spi 0x%X (bad key or SPI in use)",
+				t->name, p->key_in.spi);
+		else
+			t->manual_in_spi = p->key_in.spi;
+	}
+	if (p->key_out.present &&
+	    sad_set_out(t->num, manual_sa(p->ts, &p->key_out, window, 0), path, 1, now))
+		log_ios(LOG_SEV_ERR, "CRYPTO", "MANUAL_SA_FAIL",
+			"%s: cannot install outbound SA spi 0x%X (bad key)", t->name, p->key_out.spi);
+	t->has_manual = 1;
+	t->cipher = p->ts->cipher;
+	t->auth = p->ts->auth;
+	t->mpath = *path;
+	t->key_in = p->key_in;
+	t->key_out = p->key_out;
+}
+
+static void tunnel_update(struct dp_tunnel *t, const struct cfg_tunnel *ct, const struct config *cfg)
+{
+	const struct cfg_ipsec_profile *p = ct->protection;
+	struct dp_sa_path path;
+	int plen = ct->has_addr ? route_mask_len(ct->mask) : -1, up = !ct->shutdown, rc;
+
+	if (plen < 0)
+		plen = 32;
+	/* Address: replace only when it changed. */
+	if (t->addr != (ct->has_addr ? ct->addr : 0) || t->mask != (ct->has_addr ? ct->mask : 0)) {
+		if (t->addr)
+			route_addr(t->ifindex, t->addr, route_mask_len(t->mask) < 0 ? 32 : route_mask_len(t->mask), 0);
+		t->addr = ct->has_addr ? ct->addr : 0;
+		t->mask = ct->has_addr ? ct->mask : 0;
+		if (t->addr && (rc = route_addr(t->ifindex, t->addr, plen, 1)))
+			log_ios(LOG_SEV_ERR, "TUN", "ADDR_FAIL", "%s: cannot set address: %s", t->name,
+				strerror(-rc));
+	}
+	if (t->admin_up != up) {
+		if ((rc = route_link_set(t->ifindex, up, DP_TUN_MTU)))
+			log_ios(LOG_SEV_ERR, "TUN", "LINK_FAIL", "%s: cannot set link state: %s",
+				t->name, strerror(-rc));
+		t->admin_up = up;
+	}
+	t->src = ct->src ? ct->src : ct->src_if[0] ? route_if_addr(ct->src_if) : 0;
+	t->dst = ct->dst;
+	snprintf(t->profile, sizeof(t->profile), "%s", p ? p->name : "");
+	memset(&path, 0, sizeof(path));
+	path.local = t->src;
+	path.peer = t->dst;
+	path.udp_encap = p ? p->udp_encap : 0;
+	path.peer_port = 4500;
+	manual_apply(t, p, &path, cfg->replay_window);
+}
+
+int dp_apply(const struct config *cfg)
+{
+	struct dp_tunnel *t, *next;
+
+	if (!running || !cfg)
+		return -1;
+	invalid_spi_set_interval(cfg->invalid_spi_log_interval ? cfg->invalid_spi_log_interval : 60);
+	for (t = dp_tunnels; t; t = t->next)
+		t->seen = 0;
+	for (const struct cfg_tunnel *ct = cfg->tunnels; ct; ct = ct->next) {
+		if (!ct->mode_ipsec_v4)
+			continue;
+		if (!(t = dp_tunnel_find(ct->num)) && !(t = tunnel_create(ct->num)))
+			continue;
+		t->seen = 1;
+		tunnel_update(t, ct, cfg);
+	}
+	for (t = dp_tunnels; t; t = next) {
+		next = t->next;
+		if (!t->seen)
+			tunnel_destroy(t);
+	}
+	route_apply(cfg);
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+int dp_init(void)
+{
+	const char *env = getenv("INSYNC_DP_THREADS");
+	int rc = -1;
+
+	if (running)
+		return 0;
+	for (int i = 0; i < DP_MAX_THREADS; i++)
+		workers[i] = (struct worker){.ep = -1, .wake_fd = -1, .reader = -1};
+	nworkers = env ? atoi(env) : 1;
+	if (nworkers < 1 || nworkers > DP_MAX_THREADS)
+		nworkers = 1;
+	if (sad_init() || invalid_spi_init(0) || dp_events_init(nworkers) || xmit_open())
+		goto out;
+	for (int i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+		w->ep = epoll_create1(EPOLL_CLOEXEC);
+		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		w->reader = sad_reader_register();
+		w->pkt = dp_pkt_new(i);
+		atomic_store(&w->stop, 0);
+		if (w->ep < 0 || w->wake_fd < 0 || w->reader < 0 || !w->pkt ||
+		    ep_add(w->ep, w->wake_fd, H_WAKE))
+			goto out;
+		if (i == 0 && (ep_add(w->ep, dp_xmit.raw_fd, H_RAW) || ep_add(w->ep, dp_xmit.udp_fd, H_UDP)))
+			goto out;
+		if (pthread_create(&w->th, NULL, worker_main, w))
+			goto out;
+		w->started = 1;
+	}
+	running = 1;
+	timer_init(&housekeeping, on_housekeeping, NULL);
+	timer_arm(&housekeeping, HOUSEKEEPING_MS);
+	rc = 0;
+out:
+	if (rc) {
+		log_ios(LOG_SEV_ERR, "CRYPTO", "DP_INIT_FAIL", "data plane did not start: %s",
+			strerror(errno));
+		running = 1; /* let shutdown undo what was done */
+		dp_shutdown();
+	}
+	return rc;
+}
+
+void dp_shutdown(void)
+{
+	uint64_t one = 1;
+
+	if (!running)
+		return;
+	for (int i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+		atomic_store(&w->stop, 1);
+		if (w->started && (w->wake_fd < 0 || write(w->wake_fd, &one, sizeof(one)) < 0))
+			pthread_cancel(w->th);
+		if (w->started)
+			pthread_join(w->th, NULL);
+		w->started = 0;
+	}
+	timer_cancel(&housekeeping);
+	while (dp_tunnels)
+		tunnel_destroy(dp_tunnels);
+	route_flush();
+	for (int i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+		if (w->ep >= 0)
+			close(w->ep);
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
+		dp_pkt_free(w->pkt);
+		*w = (struct worker){.ep = -1, .wake_fd = -1, .reader = -1};
+	}
+	xmit_close();
+	dp_events_free();
+	sad_free(); /* workers are gone: everything retired is freed now */
+	invalid_spi_free();
+	running = 0;
+}

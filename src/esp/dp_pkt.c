@@ -1,0 +1,400 @@
+/* The per-thread packet path.
+ *
+ *  TUN queue --read burst--> route (tunnel) -> outbound SA -> esp_encap in place
+ *            --sendmmsg--> raw ESP socket or UDP 4500 socket
+ *  raw ESP / UDP 4500 --recvmmsg--> outer checks -> SPI lookup -> esp_decap
+ *            (replay, ICV, window commit, padding, next header, inner check)
+ *            --> TUN write of the owning tunnel
+ *
+ * Each thread owns its buffers and message vectors (allocated once), reads the
+ * SAD without locks, and reports to the control thread through its event ring.
+ * No allocation, no locks and no formatting per packet. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "esp/dp_int.h"
+#include "util/buf.h"
+
+#define IFC_SLOTS 8
+
+struct ifc {
+	int ifindex;
+	uint64_t ts;
+	char name[IF_NAMESIZE];
+};
+
+struct tx {
+	int n;
+	struct mmsghdr m[DP_BATCH];
+	struct iovec iov[DP_BATCH];
+	struct sockaddr_in to[DP_BATCH];
+	char cbuf[DP_BATCH][XMIT_CMSG_SPACE];
+};
+
+struct dp_thread {
+	int idx; /* event ring */
+	uint64_t now_ms;
+	uint8_t (*buf)[DP_BUF_SIZE];
+	struct mmsghdr rx[DP_BATCH];
+	struct iovec rxiov[DP_BATCH];
+	struct sockaddr_in rxname[DP_BATCH];
+	char rxcbuf[DP_BATCH][64];
+	struct tx raw, udp;
+	struct ifc ifc[IFC_SLOTS];
+	unsigned ifc_next;
+};
+
+struct dp_stats dp_stats;
+
+struct dp_thread *dp_pkt_new(int idx)
+{
+	struct dp_thread *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	if (posix_memalign((void **)&t->buf, 64, (size_t)DP_BATCH * DP_BUF_SIZE)) {
+		free(t);
+		return NULL;
+	}
+	t->idx = idx;
+	return t;
+}
+
+void dp_pkt_free(struct dp_thread *t)
+{
+	if (!t)
+		return;
+	free(t->buf);
+	free(t);
+}
+
+void dp_pkt_batch_start(struct dp_thread *t)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	t->now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void drop(enum esp_drop d, struct sad_sa *s)
+{
+	dp_stat_add(&dp_stats.drops[d], 1);
+	if (s)
+		dp_stat_add(&s->esp->ctr.drops[d], 1);
+}
+
+/* Interface names for events, cached: a flood from one link costs no syscalls. */
+static void ifname_of(struct dp_thread *t, int ifindex, char *out)
+{
+	struct ifc *c;
+
+	for (int i = 0; i < IFC_SLOTS; i++) {
+		c = &t->ifc[i];
+		if (c->ifindex == ifindex && c->ts && t->now_ms - c->ts < 5000) {
+			memcpy(out, c->name, IF_NAMESIZE);
+			return;
+		}
+	}
+	c = &t->ifc[t->ifc_next++ % IFC_SLOTS];
+	memset(c->name, 0, sizeof(c->name));
+	if (!ifindex || !if_indextoname((unsigned)ifindex, c->name))
+		memcpy(c->name, "unknown", 8);
+	c->ifindex = ifindex;
+	c->ts = t->now_ms ? t->now_ms : 1;
+	memcpy(out, c->name, IF_NAMESIZE);
+}
+
+static void raise_once(struct dp_thread *t, struct sad_sa *s, int flag, enum dp_event_type type)
+{
+	struct dp_event ev;
+
+	if (atomic_fetch_or_explicit(&s->flags, flag, memory_order_relaxed) & flag)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.src = s->path.local;
+	ev.dst = s->path.peer;
+	ev.spi = s->esp->spi;
+	ev.udp_encap = s->path.udp_encap;
+	ev.tunnel = s->tun->num;
+	dp_events_push(t->idx, &ev);
+}
+
+/* ---- inbound ---- */
+
+static void esp_in(struct dp_thread *t, uint8_t *p, size_t len, uint32_t src, uint32_t dst,
+		   uint16_t sport, uint16_t dport, int udp, int ifindex)
+{
+	size_t off, ilen;
+	struct sad_sa *s;
+	enum esp_drop d;
+	uint8_t nh;
+	uint32_t spi;
+	int fd;
+
+	dp_stat_add(&dp_stats.esp_in, 1);
+	if (len < ESP_HDR_LEN) {
+		drop(ESP_DROP_MALFORMED, NULL);
+		return;
+	}
+	spi = get_be32(p);
+	if (!(s = sad_lookup_in(spi))) {
+		struct dp_event ev;
+		drop(udp ? ESP_DROP_NO_SA_UDP : ESP_DROP_NO_SA_V4, NULL);
+		memset(&ev, 0, sizeof(ev));
+		ev.type = DP_EV_INVALID_SPI;
+		ev.src = src;
+		ev.dst = dst;
+		ev.spi = spi;
+		ev.sport = sport;
+		ev.dport = dport;
+		ev.udp_encap = udp;
+		ifname_of(t, ifindex, ev.ifname);
+		dp_events_push(t->idx, &ev);
+		return;
+	}
+	d = esp_decap(s->esp, p, len, &off, &ilen, &nh);
+	if (d != ESP_OK) {
+		drop(d, s);
+		dp_stat_add(&s->tun->ctr.in_drops, 1);
+		return;
+	}
+	fd = atomic_load_explicit(&s->tun->tun_fd, memory_order_acquire);
+	if (fd < 0 || tun_write(fd, p + off, ilen)) {
+		drop(ESP_DROP_TUN_ERR, s);
+		dp_stat_add(&s->tun->ctr.in_drops, 1);
+		return;
+	}
+	dp_stat_add(&s->esp->ctr.pkts, 1);
+	dp_stat_add(&s->esp->ctr.bytes, ilen);
+	atomic_store_explicit(&s->esp->ctr.last_ms, t->now_ms, memory_order_relaxed);
+	dp_stat_add(&s->tun->ctr.in_pkts, 1);
+	dp_stat_add(&s->tun->ctr.in_bytes, ilen);
+	if (s->life_kb && (atomic_load_explicit(&s->esp->ctr.bytes, memory_order_relaxed) >> 10) >=
+				  s->life_kb)
+		raise_once(t, s, SAD_F_KB_EV, DP_EV_LIFETIME_KB);
+}
+
+static int rx_batch(struct dp_thread *t, int fd)
+{
+	for (int i = 0; i < DP_BATCH; i++) {
+		t->rxiov[i] = (struct iovec){t->buf[i], DP_BUF_SIZE};
+		t->rx[i].msg_hdr = (struct msghdr){
+			.msg_name = &t->rxname[i], .msg_namelen = sizeof(t->rxname[i]),
+			.msg_iov = &t->rxiov[i], .msg_iovlen = 1,
+			.msg_control = t->rxcbuf[i], .msg_controllen = sizeof(t->rxcbuf[i])};
+		t->rx[i].msg_len = 0;
+	}
+	return recvmmsg(fd, t->rx, DP_BATCH, MSG_DONTWAIT, NULL);
+}
+
+/* Raw ESP: the kernel hands us the outer IPv4 header too (reassembled).
+ *   0                   1                   2                   3
+ *  |Version|  IHL  |Type of Service|          Total Length         |
+ *  |         Identification        |Flags|      Fragment Offset    |
+ *  |  Time to Live |  Protocol=50  |         Header Checksum       |
+ *  |                       Source Address                          |
+ *  |                    Destination Address                        |
+ *  |                    Options (IHL > 5)  ...  ESP ...            | */
+void dp_pkt_raw(struct dp_thread *t)
+{
+	for (int round = 0; round < 4; round++) {
+		int n = rx_batch(t, dp_xmit.raw_fd);
+		if (n <= 0)
+			return;
+		dp_stat_add(&dp_stats.raw_in, (uint64_t)n);
+		for (int i = 0; i < n; i++) {
+			struct msghdr *m = &t->rx[i].msg_hdr;
+			const uint8_t *ip;
+			uint8_t vihl, proto;
+			uint16_t tot, frag;
+			uint32_t src, dst = 0;
+			int ifindex = 0;
+			size_t ihl;
+			struct rd r;
+
+			rd_init(&r, t->buf[i], t->rx[i].msg_len);
+			if ((m->msg_flags & MSG_TRUNC) || rd_u8(&r, &vihl) || rd_skip(&r, 1) ||
+			    rd_u16(&r, &tot) || rd_skip(&r, 2) || rd_u16(&r, &frag) || rd_skip(&r, 1) ||
+			    rd_u8(&r, &proto) || rd_skip(&r, 2) || rd_u32(&r, &src) || rd_u32(&r, &dst)) {
+				dp_stat_add(&dp_stats.rx_trunc, 1);
+				drop(ESP_DROP_MALFORMED, NULL);
+				continue;
+			}
+			ihl = (size_t)(vihl & 0x0f) * 4;
+			if (vihl >> 4 != 4 || ihl < 20 || tot < ihl || tot > t->rx[i].msg_len ||
+			    proto != IPPROTO_ESP || (frag & 0x3fff)) {
+				drop(ESP_DROP_MALFORMED, NULL);
+				continue;
+			}
+			ip = t->buf[i];
+			/* rd_u32 gave host order; events and SAD use network order. */
+			memcpy(&src, ip + 12, 4);
+			memcpy(&dst, ip + 16, 4);
+			xmit_get_dst(m, &(uint32_t){0}, &ifindex);
+			esp_in(t, t->buf[i] + ihl, tot - ihl, src, dst, 0, 0, 0, ifindex);
+		}
+		if (n < DP_BATCH)
+			return;
+	}
+}
+
+void dp_pkt_udp(struct dp_thread *t)
+{
+	for (int round = 0; round < 4; round++) {
+		int n = rx_batch(t, dp_xmit.udp_fd);
+		if (n <= 0)
+			return;
+		dp_stat_add(&dp_stats.udp_in, (uint64_t)n);
+		for (int i = 0; i < n; i++) {
+			struct msghdr *m = &t->rx[i].msg_hdr;
+			size_t len = t->rx[i].msg_len;
+			uint8_t *p = t->buf[i];
+			uint32_t dst = 0;
+			int ifindex = 0;
+
+			if (m->msg_flags & MSG_TRUNC) {
+				dp_stat_add(&dp_stats.rx_trunc, 1);
+				drop(ESP_DROP_MALFORMED, NULL);
+				continue;
+			}
+			if (len == 1 && p[0] == 0xFF) {
+				dp_stat_add(&dp_stats.keepalives, 1);
+				continue;
+			}
+			if (len >= 4 && get_be32(p) == 0) {
+				dp_stat_add(&dp_stats.ike_misrouted, 1);
+				continue;
+			}
+			xmit_get_dst(m, &dst, &ifindex);
+			esp_in(t, p, len, t->rxname[i].sin_addr.s_addr, dst,
+			       ntohs(t->rxname[i].sin_port), 4500, 1, ifindex);
+		}
+		if (n < DP_BATCH)
+			return;
+	}
+}
+
+/* ---- outbound ---- */
+
+static void tx_flush(struct tx *q, int fd)
+{
+	int sent = 0;
+
+	while (sent < q->n) {
+		int r = sendmmsg(fd, q->m + sent, (unsigned)(q->n - sent), MSG_DONTWAIT);
+		if (r > 0) {
+			dp_stat_add(&dp_stats.esp_out, (uint64_t)r);
+			sent += r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		/* One bad packet (e.g. no route) must not take the batch with it;
+		 * a full socket buffer drops the rest. */
+		int rest = r < 0 && (errno == EAGAIN || errno == ENOBUFS) ? q->n - sent : 1;
+		dp_stat_add(&dp_stats.drops[ESP_DROP_SEND_ERR], (uint64_t)rest);
+		sent += rest;
+	}
+	q->n = 0;
+}
+
+static void tx_add(struct tx *q, uint8_t *p, size_t len, const struct dp_sa_path *path)
+{
+	int i = q->n++;
+
+	q->iov[i] = (struct iovec){p, len};
+	q->to[i] = (struct sockaddr_in){.sin_family = AF_INET,
+					.sin_port = path->udp_encap ? htons(path->peer_port) : 0};
+	q->to[i].sin_addr.s_addr = path->peer;
+	q->m[i].msg_hdr = (struct msghdr){.msg_name = &q->to[i], .msg_namelen = sizeof(q->to[i]),
+					  .msg_iov = &q->iov[i], .msg_iovlen = 1};
+	xmit_set_src(&q->m[i].msg_hdr, q->cbuf[i], path->local);
+}
+
+static void esp_out(struct dp_thread *t, struct dp_tunq *q, uint8_t *buf, size_t len)
+{
+	struct sad_tun *st = q->st;
+	const uint8_t *ip = buf + ESP_HEADROOM;
+	struct sad_sa *s;
+	size_t off, elen;
+	enum esp_drop d;
+	uint8_t nh;
+
+	nh = ip[0] >> 4 == 4 ? 4 : ip[0] >> 4 == 6 ? 41 : 0;
+	if (!nh || len < 20) {
+		drop(ESP_DROP_INNER, NULL);
+		dp_stat_add(&dp_stats.not_ipv4, 1);
+		dp_stat_add(&st->ctr.out_drops, 1);
+		return;
+	}
+	if (!(s = sad_out(st))) {
+		uint64_t last = atomic_load_explicit(&st->need_sa_ms, memory_order_relaxed);
+		drop(ESP_DROP_NO_OUT_SA, NULL);
+		dp_stat_add(&st->ctr.out_drops, 1);
+		/* At most one "need SA" a second per tunnel: IKE needs one nudge. */
+		if (!last || t->now_ms - last >= 1000) {
+			struct dp_event ev;
+			atomic_store_explicit(&st->need_sa_ms, t->now_ms ? t->now_ms : 1,
+					      memory_order_relaxed);
+			memset(&ev, 0, sizeof(ev));
+			ev.type = DP_EV_NEED_SA;
+			ev.tunnel = st->num;
+			if (nh == 4) {
+				memcpy(&ev.src, ip + 12, 4);
+				memcpy(&ev.dst, ip + 16, 4);
+			}
+			dp_events_push(t->idx, &ev);
+		}
+		return;
+	}
+	d = esp_encap(s->esp, buf, len, nh, &off, &elen);
+	if (d != ESP_OK) {
+		drop(d, s);
+		dp_stat_add(&st->ctr.out_drops, 1);
+		if (d == ESP_DROP_SEQ_EXHAUSTED)
+			raise_once(t, s, SAD_F_SEQ_HARD, DP_EV_SEQ_EXHAUSTED);
+		return;
+	}
+	tx_add(s->path.udp_encap ? &t->udp : &t->raw, buf + off, elen, &s->path);
+	dp_stat_add(&s->esp->ctr.pkts, 1);
+	dp_stat_add(&s->esp->ctr.bytes, len);
+	atomic_store_explicit(&s->esp->ctr.last_ms, t->now_ms, memory_order_relaxed);
+	dp_stat_add(&st->ctr.out_pkts, 1);
+	dp_stat_add(&st->ctr.out_bytes, len);
+	/* Ask for a rekey well before the 32-bit space runs out (no ESN). */
+	if (!s->esp->esn &&
+	    atomic_load_explicit(&s->esp->seq, memory_order_relaxed) >= UINT32_MAX - (1u << 20))
+		raise_once(t, s, SAD_F_SEQ_EV, DP_EV_SEQ_EXHAUSTED);
+	if (s->life_kb &&
+	    (atomic_load_explicit(&s->esp->ctr.bytes, memory_order_relaxed) >> 10) >= s->life_kb)
+		raise_once(t, s, SAD_F_KB_EV, DP_EV_LIFETIME_KB);
+}
+
+void dp_pkt_tun(struct dp_thread *t, struct dp_tunq *q)
+{
+	const size_t cap = DP_BUF_SIZE - ESP_HEADROOM - ESP_TAILROOM;
+
+	for (int round = 0; round < 4; round++) {
+		int i = 0, n, tries = 0;
+		/* Bounded even when every read is a refused packet. */
+		while (i < DP_BATCH && tries++ < 2 * DP_BATCH) {
+			n = tun_read(q->fd, t->buf[i] + ESP_HEADROOM, cap);
+			if (n < 0)
+				break;
+			if (n == 0)
+				continue; /* dropped and counted by tun_read; slot reused */
+			esp_out(t, q, t->buf[i], (size_t)n);
+			i++;
+		}
+		if (t->raw.n)
+			tx_flush(&t->raw, dp_xmit.raw_fd);
+		if (t->udp.n)
+			tx_flush(&t->udp, dp_xmit.udp_fd);
+		if (i < DP_BATCH)
+			return;
+	}
+}

@@ -1,0 +1,105 @@
+/* TUN devices for TunnelN: one fd per queue, opened ready for offloads.
+ *
+ * Every read and write carries a struct virtio_net_hdr (IFF_VNET_HDR). No
+ * offloads are switched on yet (TUNSETOFFLOAD), so the kernel hands us plain
+ * packets; the header is still honoured so that enabling TSO/USO later (issue
+ * 7: segment super-packets, then encrypt each segment) changes tun_read only:
+ *  - VIRTIO_NET_HDR_F_NEEDS_CSUM: the checksum is finished here in software;
+ *  - a GSO type other than NONE: refused and counted (we never asked for it). */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include "esp/dp_int.h"
+#include "util/buf.h"
+
+int tun_open(const char *name, int *ifindex)
+{
+	struct ifreq ifr;
+	int fd, hdrsz = (int)sizeof(struct virtio_net_hdr), rc = -1;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_VNET_HDR;
+	if (strlen(name) >= sizeof(ifr.ifr_name))
+		goto out;
+	memcpy(ifr.ifr_name, name, strlen(name) + 1);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0)
+		goto out;
+	if (ifindex && (*ifindex = (int)if_nametoindex(name)) == 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Ones' complement sum over p[0..len) folded to 16 bits (RFC 1071). */
+static uint16_t csum_fold(const uint8_t *p, size_t len)
+{
+	uint64_t s = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		s += get_be16(p + i);
+	if (i < len)
+		s += (uint32_t)p[i] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+int tun_read(int fd, uint8_t *dst, size_t cap)
+{
+	struct virtio_net_hdr vh;
+	struct iovec iov[2] = {{&vh, sizeof(vh)}, {dst, cap}};
+	ssize_t n = readv(fd, iov, 2);
+	size_t len, start, off;
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : 0;
+	if ((size_t)n <= sizeof(vh))
+		return 0;
+	len = (size_t)n - sizeof(vh);
+	if (len >= cap) {
+		/* Could be cut short: never encrypt a truncated packet. */
+		dp_stat_add(&dp_stats.tun_trunc, 1);
+		return 0;
+	}
+	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		dp_stat_add(&dp_stats.tun_gso, 1);
+		return 0;
+	}
+	if (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		start = vh.csum_start;
+		off = start + vh.csum_offset;
+		if (start >= len || off + 2 > len) {
+			dp_stat_add(&dp_stats.tun_trunc, 1);
+			return 0;
+		}
+		/* The field holds the pseudo-header sum: sum from csum_start, invert. */
+		put_be16(dst + off, (uint16_t)~csum_fold(dst + start, len - start));
+	}
+	return (int)len;
+}
+
+int tun_write(int fd, const uint8_t *p, size_t len)
+{
+	struct virtio_net_hdr vh;
+	struct iovec iov[2] = {{&vh, sizeof(vh)}, {(void *)p, len}};
+
+	memset(&vh, 0, sizeof(vh));
+	return writev(fd, iov, 2) == (ssize_t)(sizeof(vh) + len) ? 0 : -1;
+}

@@ -1,0 +1,317 @@
+/* Invalid-SPI recovery policy and flow classification (see recovery.h). */
+#include "sync/recovery.h"
+#include "daemon/loop.h"
+#include "esp/dp.h"
+#include "ike/ike.h"
+#include "ops/config.h"
+#include "ops/exec.h"
+#include "ops/log.h"
+#include "ops/ratelimit.h"
+#include "sync/invalid_spi.h"
+#include "util/out.h"
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Tunables (documented in docs/recovery.md). */
+#define NOTIFY_INTERVAL_MS 1000     /* INVALID_SPI per peer+SPI at most once a second */
+#define TRANSIENT_WINDOW_MS 5000    /* an SPI seen this soon after a rekey/delete is a rekey blip */
+#define TRANSIENT_GRACE_MS 1500     /* ...but if it keeps coming this long, act on it */
+#define PERSISTENT_AFTER_MS 10000   /* unrecovered this long: persistent */
+#define PEER_BUCKET_PER_SEC 1       /* recovery initiations per static peer */
+#define PEER_BUCKET_BURST 2
+#define GLOBAL_BUCKET_PER_SEC 20    /* recovery initiations overall */
+#define GLOBAL_BUCKET_BURST 40
+#define HIST_SLOTS 1024             /* recently retired SPIs, for classification */
+#define PEER_SLOTS 256
+
+struct spi_hist {
+	uint32_t spi, peer;
+	uint64_t ms;
+};
+
+struct peer_state {
+	uint32_t peer;
+	uint64_t last_change_ms; /* last CHILD_SA install/remove */
+	struct tokbucket bucket;
+};
+
+static const struct config *cfg;
+static struct spi_hist hist[HIST_SLOTS];
+static struct peer_state peers[PEER_SLOTS];
+static struct ratelimit notify_rl;
+static struct tokbucket global_bucket;
+static struct recovery_stats stats;
+
+static struct peer_state *peer_get(uint32_t peer, int create)
+{
+	uint32_t h = (peer * 2654435761u) % PEER_SLOTS;
+	for (int i = 0; i < 8; i++) {
+		struct peer_state *p = &peers[(h + (uint32_t)i) % PEER_SLOTS];
+		if (p->peer == peer)
+			return p;
+		if (p->peer == 0 && create) {
+			p->peer = peer;
+			tokbucket_init(&p->bucket, PEER_BUCKET_PER_SEC, PEER_BUCKET_BURST);
+			return p;
+		}
+	}
+	if (!create)
+		return NULL;
+	/* Table full around this hash: reuse the home slot (bounded memory). */
+	struct peer_state *p = &peers[h];
+	memset(p, 0, sizeof(*p));
+	p->peer = peer;
+	tokbucket_init(&p->bucket, PEER_BUCKET_PER_SEC, PEER_BUCKET_BURST);
+	return p;
+}
+
+static void hist_add(uint32_t peer, uint32_t spi, uint64_t now)
+{
+	if (spi == 0)
+		return;
+	struct spi_hist *h = &hist[(spi * 2654435761u) % HIST_SLOTS];
+	*h = (struct spi_hist){spi, peer, now};
+}
+
+static int hist_recent(uint32_t peer, uint32_t spi, uint64_t now)
+{
+	const struct spi_hist *h = &hist[(spi * 2654435761u) % HIST_SLOTS];
+	return h->spi == spi && h->peer == peer && now - h->ms < TRANSIENT_WINDOW_MS;
+}
+
+static const char *ip(uint32_t a, char *buf)
+{
+	struct in_addr ia = {a};
+	return inet_ntop(AF_INET, &ia, buf, INET_ADDRSTRLEN);
+}
+
+/* Mark this peer's open flows recovered once a fresh SA pair is in place. */
+static void flows_recovered(uint32_t peer, uint64_t now)
+{
+	/* The table is walked through show's iterator-free API: we only know flows
+	 * by key, so recovery marks flows as they are next seen (see on_flow) and
+	 * here records the time of the repair. */
+	struct peer_state *p = peer_get(peer, 1);
+	p->last_change_ms = now;
+}
+
+void recovery_sa_installed(uint32_t peer, uint32_t spi_in, uint32_t spi_out)
+{
+	flows_recovered(peer, loop_now_ms());
+}
+
+void recovery_sa_removed(uint32_t peer, uint32_t spi_in, uint32_t spi_out)
+{
+	uint64_t now = loop_now_ms();
+	hist_add(peer, spi_in, now);
+	peer_get(peer, 1)->last_change_ms = now;
+}
+
+static const struct cfg_tunnel *static_peer(uint32_t src)
+{
+	if (cfg == NULL)
+		return NULL;
+	for (const struct cfg_tunnel *t = cfg->tunnels; t; t = t->next)
+		if (t->dst == src && t->protection && t->protection->ike_profile && !t->shutdown)
+			return t;
+	return NULL;
+}
+
+static int is_peer(uint32_t src)
+{
+	if (cfg == NULL)
+		return 0;
+	for (const struct cfg_tunnel *t = cfg->tunnels; t; t = t->next)
+		if (t->dst == src)
+			return 1;
+	return ike_has_sa(src);
+}
+
+static void log_persistent(struct invalid_spi_flow *f)
+{
+	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+	stats.persistent++;
+	log_ios(LOG_SEV_WARN, "CRYPTO", "INVALID_SPI_PERSISTENT",
+		"SAs out of sync with peer %s: spi=0x%08X(%u) to %s seen %llu times over %llu s; action: %s",
+		ip(f->src, s), f->spi, f->spi, ip(f->dst, d), (unsigned long long)f->count,
+		(unsigned long long)((f->last_ms - f->first_ms) / 1000),
+		invalid_spi_action_name(f->action));
+}
+
+static void act(struct invalid_spi_flow *f, uint64_t now)
+{
+	struct rl_key k = {(uint64_t)f->src << 32 | f->spi, f->dst};
+	const struct cfg_tunnel *t;
+	uint32_t sup;
+
+	if (ike_has_sa(f->src)) {
+		if (!ratelimit_allow(&notify_rl, &k, now, &sup))
+			return;
+		if (ike_send_invalid_spi(f->src, f->spi) == 0) {
+			f->action = INVSPI_ACT_NOTIFY_SENT;
+			stats.notifies_sent++;
+		}
+		return;
+	}
+	t = static_peer(f->src);
+	if (t == NULL || !cfg->invalid_spi_recovery) {
+		if (f->action == INVSPI_ACT_NONE)
+			stats.count_only++;
+		f->action = INVSPI_ACT_COUNT_ONLY;
+		return;
+	}
+	struct peer_state *p = peer_get(f->src, 1);
+	if (!tokbucket_take(&p->bucket, now) || !tokbucket_take(&global_bucket, now)) {
+		if (f->action != INVSPI_ACT_INITIATED)
+			f->action = INVSPI_ACT_RATE_LIMITED;
+		stats.rate_limited++;
+		return;
+	}
+	if (ike_recover(t->num, f->spi) == 0) {
+		char s[INET_ADDRSTRLEN];
+		f->action = INVSPI_ACT_INITIATED;
+		stats.initiations++;
+		log_ios(LOG_SEV_NOTICE, "CRYPTO", "INVALID_SPI_RECOVERY",
+			"Invalid SPI recovery: initiating IKE SA with INITIAL_CONTACT to %s for spi=0x%08X",
+			ip(f->src, s), f->spi);
+	}
+}
+
+static void on_flow(struct invalid_spi_flow *f, int is_new, void *arg)
+{
+	uint64_t now = loop_now_ms();
+	struct peer_state *p = peer_get(f->src, 0);
+
+	if (f->cls == INVSPI_CLASS_RECOVERED && !is_new) {
+		/* The same SPI again after a repair: the desync is back. */
+		f->cls = INVSPI_CLASS_UNKNOWN;
+		f->first_ms = now;
+	}
+	if (!is_peer(f->src)) {
+		f->cls = INVSPI_CLASS_NON_PEER;
+		if (f->action == INVSPI_ACT_NONE)
+			stats.count_only++;
+		f->action = INVSPI_ACT_COUNT_ONLY;
+		return;
+	}
+	if (f->cls == INVSPI_CLASS_UNKNOWN || f->cls == INVSPI_CLASS_REKEY_TRANSIENT) {
+		int transient = hist_recent(f->src, f->spi, now) ||
+				(p && now - p->last_change_ms < TRANSIENT_WINDOW_MS && is_new);
+		if (transient && now - f->first_ms < TRANSIENT_GRACE_MS) {
+			/* A rekey blip: a few packets on an SA that just went away. */
+			f->cls = INVSPI_CLASS_REKEY_TRANSIENT;
+			return;
+		}
+		f->cls = INVSPI_CLASS_UNKNOWN;
+	}
+	if (f->cls != INVSPI_CLASS_PERSISTENT && now - f->first_ms >= PERSISTENT_AFTER_MS) {
+		f->cls = INVSPI_CLASS_PERSISTENT;
+		act(f, now);
+		log_persistent(f);
+		return;
+	}
+	act(f, now);
+}
+
+/* Called when an SA with the peer was installed after flows began: the next
+ * packet decides. A flow whose SPI stopped arriving is marked here. */
+static void mark_recovered(uint32_t peer, uint64_t now)
+{
+	(void)peer;
+	(void)now;
+}
+
+void recovery_ike_event(int ev, const struct ike_sa_info *sa)
+{
+	char s[INET_ADDRSTRLEN];
+	switch (ev) {
+	case IKE_EV_CHILD_UP:
+		mark_recovered(sa->peer, loop_now_ms());
+		break;
+	case IKE_EV_INVALID_SPI_RECEIVED:
+		stats.invalid_spi_received++;
+		break;
+	case IKE_EV_INVALID_SPI_HINT:
+		stats.invalid_spi_hints++;
+		break;
+	case IKE_EV_INITIAL_CONTACT:
+		stats.initial_contacts++;
+		break;
+	case IKE_EV_DEAD:
+		stats.dead_peers++;
+		log_ios(LOG_SEV_NOTICE, "CRYPTO", "PEER_DEAD", "peer %s declared dead", ip(sa->peer, s));
+		break;
+	default:
+		break;
+	}
+}
+
+void recovery_dp_event(const struct dp_event *ev)
+{
+	switch (ev->type) {
+	case DP_EV_NEED_SA:
+		/* A packet is waiting in a tunnel with no SA (idle timeout or not up
+		 * yet): bring the tunnel up. */
+		ike_initiate(ev->tunnel);
+		break;
+	case DP_EV_SEQ_EXHAUSTED:
+	case DP_EV_LIFETIME_KB: {
+		struct ike_tunnel_info ti;
+		if (ike_tunnel_info(ev->tunnel, &ti) == 0 && ti.spi_in)
+			ike_x_rekey_child(ike_default(), ti.spi_in);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+void recovery_get_stats(struct recovery_stats *st)
+{
+	*st = stats;
+}
+
+void recovery_init(void)
+{
+	memset(hist, 0, sizeof(hist));
+	memset(peers, 0, sizeof(peers));
+	memset(&stats, 0, sizeof(stats));
+	ratelimit_init(&notify_rl, 4096, NOTIFY_INTERVAL_MS);
+	tokbucket_init(&global_bucket, GLOBAL_BUCKET_PER_SEC, GLOBAL_BUCKET_BURST);
+	invalid_spi_set_hook(on_flow, NULL);
+}
+
+void recovery_apply(const struct config *c)
+{
+	cfg = c;
+}
+
+void recovery_shutdown(void)
+{
+	invalid_spi_set_hook(NULL, NULL);
+	ratelimit_free(&notify_rl);
+	cfg = NULL;
+}
+
+static int cmd_show_recovery(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
+{
+	out_printf(o, "Invalid SPI recovery: %s\n",
+		   cfg && cfg->invalid_spi_recovery ? "enabled" : "disabled (notify over existing IKE SAs only)");
+	out_printf(o, "  INVALID_SPI notifies sent      : %llu\n", (unsigned long long)stats.notifies_sent);
+	out_printf(o, "  Recovery IKE SAs initiated     : %llu\n", (unsigned long long)stats.initiations);
+	out_printf(o, "  Rate-limited (token buckets)   : %llu\n", (unsigned long long)stats.rate_limited);
+	out_printf(o, "  Counted only (non-peer/dynamic): %llu\n", (unsigned long long)stats.count_only);
+	out_printf(o, "  Persistent flows               : %llu\n", (unsigned long long)stats.persistent);
+	out_printf(o, "  Recovered flows                : %llu\n", (unsigned long long)stats.recovered);
+	out_printf(o, "  INVALID_SPI received (acted on): %llu\n", (unsigned long long)stats.invalid_spi_received);
+	out_printf(o, "  INVALID_SPI hints (unprotected): %llu\n", (unsigned long long)stats.invalid_spi_hints);
+	out_printf(o, "  INITIAL_CONTACT received       : %llu\n", (unsigned long long)stats.initial_contacts);
+	out_printf(o, "  Dead peers                     : %llu\n", (unsigned long long)stats.dead_peers);
+	return 0;
+}
+
+void sync_register_commands(void)
+{
+	exec_register("show crypto recovery", cmd_show_recovery, "Invalid-SPI recovery statistics");
+}
