@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev llvm \
 libssl-dev libcmocka-dev libmnl-dev libedit-dev libsnmp-dev snmp snmptrapd \
 iproute2 nftables iputils-ping tcpdump iperf3 procps psmisc \
-strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins \
+strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins libstrongswan-standard-plugins \
 wireguard-go wireguard-tools rsyslog python3 python3-prometheus-client"
 missing=""
 for p in $PKGS; do

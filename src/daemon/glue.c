@@ -118,9 +118,12 @@ static void glue_remove(void *arg, const struct ike_child_info *c, uint32_t grac
 	recovery_sa_removed(c->peer, c->spi_in, c->spi_out);
 }
 
-static uint32_t glue_alloc_spi(void *arg)
+static uint32_t glue_alloc_spi(void *arg, uint32_t peer)
 {
-	return dp_alloc_spi();
+	uint32_t spi = dp_alloc_spi();
+	/* ESP on it may beat the exchange that installs it: a blip, not a desync. */
+	recovery_spi_reserved(peer, spi);
+	return spi;
 }
 
 static int glue_activity(void *arg, uint32_t spi_in, uint32_t spi_out, uint64_t *last_in,
@@ -261,6 +264,27 @@ static int cmd_test_drop_deletes(struct exec_ctx *ctx, int argc, char **argv, st
 	return 0;
 }
 
+/* test crypto rekey child NUM | test crypto rekey ike A.B.C.D */
+static int cmd_test_rekey(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
+{
+	struct ike_tunnel_info ti;
+	struct in_addr a;
+
+	if (!strcmp(argv[3], "ike")) {
+		if (inet_pton(AF_INET, argv[4], &a) != 1 || ike_x_rekey_ike(ike_default(), a.s_addr)) {
+			out_printf(o, "%% No established IKE SA with %s\n", argv[4]);
+			return 1;
+		}
+		return 0;
+	}
+	if (ike_tunnel_info((unsigned)strtoul(argv[4], NULL, 0), &ti) || !ti.spi_in ||
+	    ike_x_rekey_child(ike_default(), ti.spi_in)) {
+		out_printf(o, "%% Tunnel%s has no CHILD_SA to rekey\n", argv[4]);
+		return 1;
+	}
+	return 0;
+}
+
 void glue_register_commands(void)
 {
 	exec_register("clear crypto sa", cmd_clear_sa, "Delete IPsec SAs (with DELETE)");
@@ -268,5 +292,7 @@ void glue_register_commands(void)
 	/* Fault injection for the lab only: never registered in production. */
 	if (getenv("INSYNC_TEST_HOOKS"))
 		exec_register("test crypto drop-deletes NUM", cmd_test_drop_deletes,
-			      "Skip sending the next N DELETE requests (lab)");
+			      "Skip sending the next N DELETE requests (lab)"),
+		exec_register("test crypto rekey child NUM", cmd_test_rekey, "Rekey TunnelNUM's CHILD_SA now (lab)"),
+		exec_register("test crypto rekey ike A.B.C.D", cmd_test_rekey, "Rekey the IKE SA with a peer now (lab)");
 }

@@ -17,15 +17,14 @@ int glue_init(void);
 void glue_apply(const struct config *);
 void glue_shutdown(void);
 void glue_register_commands(void);
-__attribute__((weak)) void ike_register_commands(void);
+
 
 void subsys_register_commands(void)
 {
 	basic_register_commands();
 	daemon_register_commands();
 	dp_register_commands();
-	if (ike_register_commands)
-		ike_register_commands();
+	ike_register_commands();
 	glue_register_commands();
 	sync_register_commands();
 	eem_register_commands();

@@ -70,7 +70,7 @@ static int seal_cbc(struct esp_sa *sa, uint8_t *hdr, uint64_t seq, size_t ct_len
 enum esp_drop esp_encap(struct esp_sa *sa, uint8_t *buf, size_t inner_len, uint8_t next_hdr,
 			size_t *esp_off, size_t *esp_len)
 {
-	uint8_t *inner = buf + ESP_HEADROOM, *hdr, *t;
+	uint8_t *inner, *hdr, *t;
 	size_t pad, ct_len, i;
 	uint64_t seq;
 
@@ -78,6 +78,7 @@ enum esp_drop esp_encap(struct esp_sa *sa, uint8_t *buf, size_t inner_len, uint8
 	 * fit an int for EVP and leave room for an outer header in 64 KiB. */
 	if (!sa || sa->inbound || !buf || inner_len == 0 || inner_len > 65535)
 		return ESP_DROP_MALFORMED;
+	inner = buf + ESP_HEADROOM; /* only now: offsetting NULL is undefined */
 	pad = (sa->block - (inner_len + ESP_TRAILER_LEN) % sa->block) % sa->block;
 	ct_len = inner_len + pad + ESP_TRAILER_LEN;
 	if (seq_next(sa, &seq))

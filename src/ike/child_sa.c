@@ -70,6 +70,7 @@ struct child_sa *child_sa_new(struct ike_sa *sa, uint32_t spi_in)
 	c->created_ms = loop_now_ms();
 	timer_init(&c->t_rekey, NULL, c);
 	timer_init(&c->t_expire, NULL, c);
+	timer_init(&c->t_out, NULL, c);
 	size_t k = h_child(spi_in, ike->csize);
 	c->h_next = ike->h_child[k];
 	ike->h_child[k] = c;
@@ -213,6 +214,7 @@ void child_sa_destroy(struct child_sa *c, uint32_t grace_ms)
 	ike = sa->ike;
 	timer_cancel(&c->t_rekey);
 	timer_cancel(&c->t_expire);
+	timer_cancel(&c->t_out);
 	if (ike->env.child_remove)
 		ike->env.child_remove(ike->env.arg, &c->ci, grace_ms);
 	ike_emit(sa, IKE_EV_CHILD_DOWN, c->ci.spi_in);
@@ -224,9 +226,12 @@ void child_sa_destroy(struct child_sa *c, uint32_t grace_ms)
 		sa->x_child = NULL;
 	if (sa->x_old == c)
 		sa->x_old = NULL;
-	for (struct child_sa *o = sa->children; o; o = o->next)
+	for (struct child_sa *o = sa->children; o; o = o->next) {
 		if (o->collide == c)
 			o->collide = NULL;
+		if (o->pred == c)
+			o->pred = NULL;
+	}
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 }

@@ -95,8 +95,8 @@ struct ike_env {
 	/* Remove the CHILD_SA's inbound SA after grace_ms; if it is still the
 	 * tunnel's outbound SA (spi_out), clear that too. */
 	void (*child_remove)(void *arg, const struct ike_child_info *c, uint32_t grace_ms);
-	/* A fresh random inbound SPI (> 255, unused). */
-	uint32_t (*alloc_spi)(void *arg);
+	/* A fresh random inbound SPI (> 255, unused) for a CHILD_SA with peer. */
+	uint32_t (*alloc_spi)(void *arg, uint32_t peer);
 	/* Optional (may be NULL). */
 	void (*event)(void *arg, int ev, const struct ike_sa_info *sa);
 	/* Optional: last inbound/outbound ESP activity of a CHILD_SA (loop_now_ms
@@ -150,6 +150,24 @@ int ike_x_clear(struct ike *ike, uint32_t peer);
 int ike_x_tunnel_info(struct ike *ike, unsigned tunnel, struct ike_tunnel_info *ti);
 /* Snapshot up to max IKE SAs; returns how many exist. */
 size_t ike_x_list(struct ike *ike, struct ike_sa_info *v, size_t max);
+
+/* One CHILD_SA of an IKE SA, for show commands. */
+struct ike_child_brief {
+	uint32_t spi_in, spi_out;
+	const char *state;
+	unsigned tunnel;
+	uint32_t age_sec, lifetime_sec;
+	int udp_encap;
+};
+/* The CHILD_SAs of the IKE SA whose local SPI is local_spi; returns how many exist. */
+size_t ike_x_children(struct ike *ike, uint64_t local_spi, struct ike_child_brief *v, size_t max);
+
+struct ike_counters {
+	uint64_t rx, tx, rx_bad, rx_dropped, retransmits, cookies_sent;
+	unsigned half_open;
+	size_t n_sa, n_child;
+};
+void ike_x_counters(const struct ike *ike, struct ike_counters *c);
 
 /* ---- daemon API (default instance) ---- */
 int ike_init(const struct ike_env *env);

@@ -24,6 +24,8 @@
 #define IKE_QUEUE_MAX 16
 #define CHILD_GRACE_MS 2000       /* old inbound SA kept after the peer's DELETE */
 #define CHILD_REKEYED_WAIT_MS 10000 /* REKEYED SA removed if no DELETE comes */
+#define CHILD_OUT_FALLBACK_MS 2000  /* rekey responder switches outbound even without the DELETE */
+#define IKE_REKEYED_WAIT_MS 10000   /* rekeyed IKE SA removed if no DELETE comes */
 #define TUN_BACKOFF_FIRST_MS 1000
 #define TUN_BACKOFF_MAX_MS 30000
 
@@ -41,6 +43,7 @@ struct ike_espcfg {
 	enum cfg_esp_auth auth;
 	uint32_t lifetime_sec;
 	uint64_t lifetime_kb;
+	uint32_t idle_time; /* 0 = the global idle-time */
 	int pfs, udp_encap;
 };
 
@@ -60,6 +63,7 @@ struct ike_tun {
 	/* from config */
 	unsigned num;
 	uint32_t src, dst;
+	char src_if[CFG_NAME_MAX];
 	int shutdown;
 	char prof[CFG_NAME_MAX];
 	struct ike_espcfg esp;
@@ -123,7 +127,11 @@ struct child_sa {
 	uint8_t nonce_min[IKE_NONCE_MAX]; /* lowest nonce of the creating exchange (§2.8.1) */
 	size_t nonce_min_len;
 	struct child_sa *collide; /* peer-created twin during a simultaneous rekey */
+	struct child_sa *pred;    /* the CHILD_SA this one rekeys */
 	int out_installed;
+	int out_pending;          /* rekey responder: outbound waits for the peer's DELETE of pred */
+	int redundant;            /* lost a rekey collision: its creator deletes it */
+	struct timer t_out;       /* out_pending fallback */
 	uint64_t created_ms;
 	struct timer t_rekey, t_expire;
 };
@@ -182,6 +190,7 @@ struct ike_sa {
 	size_t nonce_min_len;
 	uint64_t created_ms, established_ms, last_rx_ms;
 	uint32_t dpd_fails;
+	uint64_t hint_ms;         /* last liveness check from an unprotected INVALID_SPI */
 	struct child_sa *children;
 	unsigned n_children;
 	int destroyed;
@@ -201,6 +210,7 @@ struct ike {
 	uint32_t replay_window;
 	uint32_t def_lifetime_sec;
 	uint64_t def_lifetime_kb;
+	uint32_t idle_time;
 	/* SA tables */
 	size_t hsize, n_sa;
 	struct ike_sa **h_spi, **h_init, **h_peer;
@@ -224,12 +234,16 @@ void ike_peercfg_from_tun(struct ike *ike, const struct ike_tun *t, struct ike_p
 void ike_id_from_cfg(const struct cfg_identity *c, uint32_t local, struct ike_id *id);
 void ike_tun_sa_gone(struct ike_sa *sa, int retry);
 void ike_tun_sa_up(struct ike_sa *sa);
+void ike_peercfg_from_prof(struct ike *ike, const struct ike_prof *p, uint32_t local,
+			   struct ike_peercfg *pc);
 
 /* ike_sa.c */
 struct ike_sa *ike_sa_new(struct ike *ike, int initiator, uint32_t local, uint16_t lport,
 			  uint32_t peer, uint16_t pport);
 void ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state st);
 void ike_sa_destroy(struct ike_sa *sa);
+/* Shutdown: destroy every IKE SA silently and release all memory now. */
+void ike_sa_free_all(struct ike *ike);
 uint64_t ike_sa_local_spi(const struct ike_sa *sa);
 void ike_sa_set_spi_r(struct ike_sa *sa, uint64_t spi_r);
 struct ike_sa *ike_sa_by_spi(struct ike *ike, uint64_t spi);
@@ -292,6 +306,8 @@ void task_info_response(struct ike_sa *sa, const struct ike_msg *m);
 void task_info_unprotected(struct ike *ike, const struct ike_msg *m, uint32_t peer);
 void task_dpd_arm(struct ike_sa *sa);
 void task_peer_dead(struct ike_sa *sa);
+uint32_t task_alloc_spi(struct ike_sa *sa);
+void task_child_out_now(struct child_sa *c);
 /* Shared helpers (task_child.c) */
 void task_child_add_ts(struct ike_pb *b, const struct child_sa *c, int initiator_view);
 int task_child_take_ts(struct child_sa *c, const struct ike_msg *m, int we_initiated);

@@ -89,15 +89,19 @@ static size_t ike_sk_icv_len(const struct ike_sk *k)
 	return k->aead ? IKE_GCM_ICV_LEN : k->icv_len;
 }
 
+/* A failed call leaves m as ike_msg_parse() left it (no inner payloads, no
+ * buffer), so the caller may retry with other keys; a decrypted message is
+ * never decrypted twice. */
 int ike_msg_decrypt(struct ike_msg *m, const struct ike_sk *k)
 {
 	size_t ivl = ike_sk_iv_len(k), icvl = ike_sk_icv_len(k), ctl;
 	const uint8_t *iv, *ct, *icv;
-	uint8_t pad;
+	int n_outer = m->n;
+	uint8_t pad, crit_outer = m->unknown_critical;
 	int rc = -1;
 
-	if (!m->sk || m->sk_len < ivl + icvl + 1)
-		goto out;
+	if (!m->sk || m->plain || m->sk_len < ivl + icvl + 1)
+		return -1; /* nothing to undo yet */
 	iv = m->sk;
 	ct = m->sk + ivl;
 	ctl = m->sk_len - ivl - icvl;
@@ -125,9 +129,18 @@ int ike_msg_decrypt(struct ike_msg *m, const struct ike_sk *k)
 	pad = m->plain[ctl - 1];
 	if ((size_t)pad + 1 > ctl)
 		goto out;
-	m->encrypted = 1;
 	rc = ike_msg_chain(m, m->sk_first, m->plain, ctl - 1 - pad, 1);
 out:
+	if (rc == 0) {
+		m->encrypted = 1;
+	} else if (m->plain) {
+		OPENSSL_cleanse(m->plain, m->plain_cap);
+		free(m->plain);
+		m->plain = NULL;
+		m->plain_cap = 0;
+		m->n = n_outer;
+		m->unknown_critical = crit_outer;
+	}
 	return rc;
 }
 

@@ -195,7 +195,8 @@ void ike_id_str(const struct ike_id *id, char *buf, size_t cap)
 	if (!cap)
 		return;
 	if (id->type == ID_IPV4_ADDR && id->len == 4) {
-		inet_ntop(AF_INET, id->data, buf, (socklen_t)cap);
+		if (!inet_ntop(AF_INET, id->data, buf, (socklen_t)cap))
+			buf[0] = 0; /* cap too small: empty, never unterminated */
 		return;
 	}
 	/* FQDN / key-id: printable characters only (never trust the peer's bytes). */

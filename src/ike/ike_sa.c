@@ -360,6 +360,16 @@ void ike_sa_destroy(struct ike_sa *sa)
 	timer_arm(&sa->t_expire, 0);
 }
 
+void ike_sa_free_all(struct ike *ike)
+{
+	for (struct ike_sa *sa = ike->all; sa; sa = sa->all_next)
+		ike_sa_destroy(sa);
+	while (ike->all) {
+		timer_cancel(&ike->all->t_expire);
+		ike_sa_free(ike->all);
+	}
+}
+
 void ike_sa_delete(struct ike_sa *sa, int notify_peer)
 {
 	if (sa->destroyed)
@@ -373,10 +383,15 @@ void ike_sa_delete(struct ike_sa *sa, int notify_peer)
 	ike_sa_destroy(sa);
 }
 
+/* Move CHILD_SAs to a rekeyed IKE SA. One still being negotiated on `from`
+ * stays: its keys come from from's SK_d; it moves when its exchange ends. */
 void ike_sa_adopt_children(struct ike_sa *to, struct ike_sa *from)
 {
-	while (from->children)
-		child_sa_move(from->children, to);
+	for (struct child_sa *c = from->children, *nx; c; c = nx) {
+		nx = c->next;
+		if (c != from->x_child)
+			child_sa_move(c, to);
+	}
 }
 
 static void ike_sa_rekey_due(struct timer *t, void *arg)

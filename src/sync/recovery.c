@@ -101,6 +101,11 @@ void recovery_sa_installed(uint32_t peer, uint32_t spi_in, uint32_t spi_out)
 	flows_recovered(peer, loop_now_ms());
 }
 
+void recovery_spi_reserved(uint32_t peer, uint32_t spi)
+{
+	hist_add(peer, spi, loop_now_ms());
+}
+
 void recovery_sa_removed(uint32_t peer, uint32_t spi_in, uint32_t spi_out)
 {
 	uint64_t now = loop_now_ms();

@@ -24,6 +24,8 @@ void recovery_shutdown(void);
 /* SA bookkeeping from the IKE glue (for classification and "recovered"). */
 void recovery_sa_installed(uint32_t peer, uint32_t spi_in, uint32_t spi_out);
 void recovery_sa_removed(uint32_t peer, uint32_t spi_in, uint32_t spi_out);
+/* An inbound SPI handed to IKE but not installed yet (classified as transient). */
+void recovery_spi_reserved(uint32_t peer, uint32_t spi);
 void recovery_ike_event(int ev, const struct ike_sa_info *sa);
 /* Data-plane events other than invalid SPI (packet waiting for an SA, ...). */
 void recovery_dp_event(const struct dp_event *ev);
