@@ -177,11 +177,10 @@ static void on_ike_4500(const uint8_t *p, size_t len, uint32_t src, uint16_t spo
 	ike_input(dst, dport, src, sport, p, len);
 }
 
+/* The data plane records invalid SPIs itself (dp_events.c); the rest is ours. */
 static void on_dp_event(const struct dp_event *ev, void *arg)
 {
-	if (ev->type == DP_EV_INVALID_SPI)
-		invalid_spi_record(ev, loop_now_ms());
-	else
+	if (ev->type != DP_EV_INVALID_SPI)
 		recovery_dp_event(ev);
 }
 
@@ -209,7 +208,7 @@ int glue_init(void)
 		ike_fd = -1;
 		return -1;
 	}
-	if (invalid_spi_init(0) < 0 || ike_init(&env) < 0)
+	if (ike_init(&env) < 0)
 		return -1;
 	recovery_init();
 	dp_set_ike_handler(on_ike_4500, NULL);
@@ -230,7 +229,6 @@ void glue_shutdown(void)
 	dp_set_ike_handler(NULL, NULL);
 	ike_shutdown();
 	recovery_shutdown();
-	invalid_spi_free();
 	if (ike_fd >= 0) {
 		loop_del_fd(ike_fd);
 		close(ike_fd);

@@ -136,8 +136,9 @@ struct esp_sa *esp_sa_new(const struct esp_sa_params *p, int inbound)
 
 	if (!p || esp_key_lengths(p->cipher, p->auth, &enc_len, &auth_len))
 		return NULL;
-	/* SPIs 0-255 are reserved by IANA (RFC 4303 §2.1). */
-	if (p->spi < 256 || p->enc_key_len != enc_len || !p->enc_key)
+	/* SPI 0 is never valid. 1-255 are IANA-reserved (RFC 4303 §2.1): IKE never
+	 * allocates them, but a manual key may use one (the shipped examples do). */
+	if (p->spi == 0 || p->enc_key_len != enc_len || !p->enc_key)
 		return NULL;
 	if (p->auth_key_len != auth_len || (auth_len && !p->auth_key))
 		return NULL;

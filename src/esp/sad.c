@@ -244,7 +244,7 @@ struct sad_sa *sad_lookup_in(uint32_t spi)
 	struct sad_table *t = atomic_load_explicit(&in_tab, memory_order_acquire);
 	_Atomic(struct sad_sa *) *slot;
 
-	if (!t || spi < SAD_MIN_SPI)
+	if (!t || spi == 0)
 		return NULL;
 	slot = table_find(t, spi);
 	return slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
@@ -328,7 +328,7 @@ int sad_install_in(unsigned tunnel, struct esp_sa *sa, const struct dp_sa_path *
 	struct sad_sa *s = NULL;
 	int rc = -1;
 
-	if (!sa || !sa->inbound || sa->spi < SAD_MIN_SPI || sad_init())
+	if (!sa || !sa->inbound || sa->spi == 0 || sad_init())
 		goto out;
 	if (sad_lookup_in(sa->spi))
 		goto out;

@@ -15,7 +15,7 @@
 #include "esp/dp.h"
 
 #define SAD_MAX_READERS 64
-#define SAD_MIN_SPI 256 /* SPIs 0..255 are reserved (RFC 4303 §2.1) */
+#define SAD_MIN_SPI 256 /* lowest SPI we allocate; 1..255 only by manual keys (RFC 4303 §2.1) */
 
 /* Per-tunnel counters (show interfaces TunnelN). Atomics: any thread adds. */
 struct sad_tun_ctr {

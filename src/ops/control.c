@@ -272,7 +272,7 @@ int control_request(const char *path, int type, const char *line, struct out *ou
 		out_write(out, buf, (size_t)n);
 		want -= (size_t)n;
 	}
-	rc = rh[4] ? 1 : 0;
+	rc = rh[4] > 2 ? 1 : rh[4]; /* the command's status: 0, 1, or 2 (reload failed) */
 out:
 	if (fd >= 0)
 		close(fd);

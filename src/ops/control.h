@@ -25,7 +25,8 @@ int control_listen(const char *path);
 void control_close(void);
 
 /* Client side (insyncctl): connect, send one request, read the response. Returns
- * the status (0/1) and the output in *out (malloc'd), or -1 if unreachable. */
+ * the command status (0, 1, or 2 when a reload failed) and the output in *out, or
+ * -1 if unreachable. */
 struct out;
 int control_request(const char *path, int type, const char *line, struct out *out);
 #endif

@@ -50,7 +50,8 @@ wait_for 5 grep -q "NET-SNMP version" "$T_DIR/trapd.log" || sleep 1
 
 check "event manager run" ctl hub event manager run send_trap
 check "snmptrapd received the trap" wait_for 5 grep -q "cEventMgr\|1\.3\.6\.1\.4\.1\.9\.10\.91\.2\.0\.1" "$T_DIR/trapd.log"
-trap_line=$(grep "1\.3\.6\.1\.4\.1\.9\.10\.91\.2\.0\.1" "$T_DIR/trapd.log" | head -1)
+# snmptrapd prints the source on the record line and the varbinds on the next.
+trap_line=$(grep -B1 "1\.3\.6\.1\.4\.1\.9\.10\.91\.2\.0\.1" "$T_DIR/trapd.log" | head -2 | tr "\n" " ")
 check "trap comes from the hub" grep -q "\[192\.0\.2\.1\]" <<<"$trap_line"
 check "snmpTrapOID is cEventMgrPolicyEvent" \
 	grep -q "\.1\.3\.6\.1\.6\.3\.1\.1\.4\.1\.0 = OID: \.1\.3\.6\.1\.4\.1\.9\.10\.91\.2\.0\.1" <<<"$trap_line"
