@@ -19,6 +19,7 @@
 #include "ike/ts.h"
 #include "ops/debug.h"
 #include "ops/log.h"
+#include "ops/metrics.h"
 
 /* Does a received ID satisfy `match identity remote`? */
 static int auth_id_matches(const struct cfg_identity *m, const struct ike_id *id)
@@ -146,6 +147,8 @@ static void auth_established(struct ike_sa *sa)
 	ike_sa_set_state(sa, IKE_SA_ESTABLISHED);
 	sa->established_ms = loop_now_ms();
 	ike_sa_arm_timers(sa);
+	metrics_inc(MC_IKE_SA_ESTABLISHED);
+	metrics_observe(MH_IKE_SETUP_SECONDS, (double)(sa->established_ms - sa->created_ms) / 1000.0);
 	auth_log_up(sa);
 	ike_emit(sa, IKE_EV_ESTABLISHED, 0);
 }
@@ -240,6 +243,7 @@ static void auth_fail(struct ike_sa *sa, const char *why)
 
 	inet_ntop(AF_INET, &sa->peer, a, sizeof(a));
 	log_ios(LOG_SEV_NOTICE, "IKEV2", "NEGOTIATION_FAILED", "IKE_AUTH with %s failed: %s", a, why);
+	metrics_inc(MC_IKE_SA_FAILED);
 	ike_tun_sa_gone(sa, 1);
 	ike_sa_destroy(sa);
 }

@@ -23,6 +23,7 @@
 #include "ike/ts.h"
 #include "ops/debug.h"
 #include "ops/log.h"
+#include "ops/metrics.h"
 
 static void ts_from_range(const uint32_t r[2], struct ike_ts *t)
 {
@@ -258,7 +259,9 @@ static void child_ike_rekey_response(struct ike_sa *sa, const struct ike_msg *m)
 	OPENSSL_cleanse(gir, sizeof(gir));
 	dh_free(sa->x_dh);
 	sa->x_dh = NULL;
+	metrics_inc(MC_REKEYS_IKE);
 	if (twin && !twin->destroyed) {
+		metrics_inc(MC_REKEY_COLLISIONS);
 		/* Both ends rekeyed this IKE SA: the new SA with the lowest nonce goes. */
 		if (ike_nonce_cmp(n->nonce_min, n->nonce_min_len, twin->nonce_min, twin->nonce_min_len) < 0) {
 			DBG(DBG_IKEV2, sa->peer, "IKEv2:IKE SA rekey collision: ours is redundant, deleting it");
@@ -438,6 +441,10 @@ fail:
 static void child_rekey_settle(struct ike_sa *sa, struct child_sa *old, struct child_sa *c)
 {
 	struct child_sa *twin = old->collide;
+
+	metrics_inc(MC_REKEYS_CHILD);
+	if (twin)
+		metrics_inc(MC_REKEY_COLLISIONS);
 
 	if (twin && ike_nonce_cmp(c->nonce_min, c->nonce_min_len, twin->nonce_min, twin->nonce_min_len) < 0) {
 		/* Ours is redundant: the peer's twin carries the traffic, the peer deletes old. */

@@ -20,6 +20,7 @@
 #include "ike/ike_int.h"
 #include "ops/debug.h"
 #include "ops/log.h"
+#include "ops/metrics.h"
 
 #define HINT_INTERVAL_MS 1000 /* unprotected INVALID_SPI: one liveness check per second per SA */
 #define DPD_TICK_MS 1000
@@ -66,6 +67,7 @@ int task_info_start(struct ike_sa *sa, const struct ike_task *t)
 		ike_pld_d_put(&b, IKE_PROTO_IKE, 0, NULL, 0);
 		break;
 	case T_DPD:
+		metrics_inc(MC_DPD_SENT);
 		break;
 	case T_INVALID_SPI:
 		/* §3.10.1: protocol ESP, the SPI in the notification data. */

@@ -180,6 +180,13 @@ struct invalid_spi_flow *invalid_spi_record(const struct dp_event *ev, uint64_t 
 	return f;
 }
 
+void invalid_spi_foreach(invalid_spi_flow_fn fn, void *arg)
+{
+	for (size_t i = 0; tab && i < nsets * INVSPI_WAYS; i++)
+		if (tab[i].in_use)
+			fn(&tab[i], arg);
+}
+
 void invalid_spi_stats(struct invalid_spi_stats *st)
 {
 	*st = stats;

@@ -68,6 +68,9 @@ void invalid_spi_set_hook(invalid_spi_hook_fn fn, void *arg);
 struct invalid_spi_flow *invalid_spi_record(const struct dp_event *ev, uint64_t now_ms);
 /* Borrowed; NULL if not in the table. */
 struct invalid_spi_flow *invalid_spi_find(uint32_t src, uint32_t dst, uint32_t spi);
+/* Visit every flow in the table (the recovery code marks repaired ones). */
+typedef void (*invalid_spi_flow_fn)(struct invalid_spi_flow *f, void *arg);
+void invalid_spi_foreach(invalid_spi_flow_fn fn, void *arg);
 void invalid_spi_stats(struct invalid_spi_stats *st);
 /* `show crypto ipsec invalid-spi` */
 void invalid_spi_show(struct out *o);

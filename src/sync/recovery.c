@@ -6,6 +6,7 @@
 #include "ops/config.h"
 #include "ops/exec.h"
 #include "ops/log.h"
+#include "ops/metrics.h"
 #include "ops/ratelimit.h"
 #include "sync/invalid_spi.h"
 #include "util/out.h"
@@ -16,7 +17,7 @@
 /* Tunables (documented in docs/recovery.md). */
 #define NOTIFY_INTERVAL_MS 1000     /* INVALID_SPI per peer+SPI at most once a second */
 #define TRANSIENT_WINDOW_MS 5000    /* an SPI seen this soon after a rekey/delete is a rekey blip */
-#define TRANSIENT_GRACE_MS 1500     /* ...but if it keeps coming this long, act on it */
+#define TRANSIENT_GRACE_MS 250      /* ...but if it keeps coming this long, act on it */
 #define PERSISTENT_AFTER_MS 10000   /* unrecovered this long: persistent */
 #define PEER_BUCKET_PER_SEC 1       /* recovery initiations per static peer */
 #define PEER_BUCKET_BURST 2
@@ -156,6 +157,7 @@ static void act(struct invalid_spi_flow *f, uint64_t now)
 		if (ike_send_invalid_spi(f->src, f->spi) == 0) {
 			f->action = INVSPI_ACT_NOTIFY_SENT;
 			stats.notifies_sent++;
+			metrics_inc(MC_INVALID_SPI_SENT);
 		}
 		return;
 	}
@@ -219,12 +221,34 @@ static void on_flow(struct invalid_spi_flow *f, int is_new, void *arg)
 	act(f, now);
 }
 
-/* Called when an SA with the peer was installed after flows began: the next
- * packet decides. A flow whose SPI stopped arriving is marked here. */
+struct repair {
+	uint32_t peer;
+	uint64_t now;
+};
+
+/* A flow we acted on, from a peer that now has a fresh CHILD_SA: repaired. */
+static void repair_flow(struct invalid_spi_flow *f, void *arg)
+{
+	const struct repair *r = arg;
+	char s[INET_ADDRSTRLEN];
+
+	if (f->src != r->peer || f->cls == INVSPI_CLASS_RECOVERED || f->cls == INVSPI_CLASS_NON_PEER ||
+	    (f->action != INVSPI_ACT_NOTIFY_SENT && f->action != INVSPI_ACT_INITIATED))
+		return;
+	f->cls = INVSPI_CLASS_RECOVERED;
+	f->recovered_ms = r->now - f->first_ms;
+	stats.recovered++;
+	metrics_inc(MC_RECOVERIES_OK);
+	metrics_observe(MH_RECOVERY_SECONDS, (double)f->recovered_ms / 1000.0);
+	log_ios(LOG_SEV_NOTICE, "CRYPTO", "INVALID_SPI_RECOVERED",
+		"SAs with peer %s back in sync: spi=0x%08X(%u) repaired %llu ms after the first invalid packet",
+		ip(f->src, s), f->spi, f->spi, (unsigned long long)f->recovered_ms);
+}
+
 static void mark_recovered(uint32_t peer, uint64_t now)
 {
-	(void)peer;
-	(void)now;
+	struct repair r = {peer, now};
+	invalid_spi_foreach(repair_flow, &r);
 }
 
 void recovery_ike_event(int ev, const struct ike_sa_info *sa)
@@ -236,6 +260,7 @@ void recovery_ike_event(int ev, const struct ike_sa_info *sa)
 		break;
 	case IKE_EV_INVALID_SPI_RECEIVED:
 		stats.invalid_spi_received++;
+		metrics_inc(MC_INVALID_SPI_RECV);
 		break;
 	case IKE_EV_INVALID_SPI_HINT:
 		stats.invalid_spi_hints++;
@@ -245,6 +270,7 @@ void recovery_ike_event(int ev, const struct ike_sa_info *sa)
 		break;
 	case IKE_EV_DEAD:
 		stats.dead_peers++;
+		metrics_inc(MC_DPD_FAILED);
 		log_ios(LOG_SEV_NOTICE, "CRYPTO", "PEER_DEAD", "peer %s declared dead", ip(sa->peer, s));
 		break;
 	default:

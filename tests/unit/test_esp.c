@@ -312,10 +312,12 @@ static void test_all_suites_roundtrip(void **state)
 	}
 }
 
-/* SPIs whose first octet is 0xFF (like the NAT-T keepalive octet) are ordinary. */
+/* SPIs whose first octet is 0xFF (like the NAT-T keepalive octet) are ordinary,
+ * and so are the reserved 1-255 a manual key may use. */
 static void test_spi_ff(void **state)
 {
-	static const uint32_t spis[] = {0xff000000, 0xff000001, 0xffabcdef, 0xffffffff, 0x100};
+	static const uint32_t spis[] = {0xff000000, 0xff000001, 0xffabcdef, 0xffffffff,
+	                                0x100,      0xff,       1};
 	static uint8_t buf[BUFSZ];
 
 	for (size_t i = 0; i < sizeof(spis) / sizeof(spis[0]); i++) {
@@ -691,10 +693,9 @@ static void test_sa_new_refuses(void **state)
 	esp_sa_free(sa);
 	esp_sa_free(NULL);
 	assert_null(esp_sa_new(NULL, 1));
-	p.spi = 0xff; /* reserved (RFC 4303 §2.1) */
-	assert_null(esp_sa_new(&p, 1));
-	p.spi = 0;
+	p.spi = 0; /* never valid; 1-255 are reserved but allowed for manual keys */
 	assert_null(esp_sa_new(&p, 0));
+	assert_null(esp_sa_new(&p, 1));
 	p.spi = 0x1000;
 	p.enc_key_len = 32; /* salt missing */
 	assert_null(esp_sa_new(&p, 1));
