@@ -4,7 +4,8 @@ CC      ?= cc
 BUILD   ?= build
 PKGS    := libssl libcrypto libmnl libedit
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+# override: these stay when a target passes its own CFLAGS (asan, fuzz).
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
            -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnetsnmp -lpthread -lm
 
