@@ -7,6 +7,8 @@
 #include "esp/dp.h"
 #include "esp/esp.h"
 #include "esp/sad.h"
+#include "esp/show_dp.h"
+#include "ops/debug.h"
 #include "ike/ike.h"
 #include "ops/config.h"
 #include "ops/exec.h"
@@ -16,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -87,6 +90,9 @@ static int glue_install_in(void *arg, const struct ike_child_info *c)
 	path_of(c, &path);
 	if (dp_sa_install_in(c->tunnel, sa, &path) < 0)
 		return -1;
+	sad_set_lifetime(c->tunnel, c->spi_in, 1, c->lifetime_sec, c->lifetime_kb);
+	DBG(DBG_ENGINE, c->peer, "CRYPTO_ENGINE: Tunnel%u: inbound SA spi 0x%08X installed (%s)", c->tunnel,
+	    c->spi_in, c->udp_encap ? "ESP in UDP" : "ESP");
 	recovery_sa_installed(c->peer, c->spi_in, c->spi_out);
 	return 0;
 }
@@ -102,6 +108,9 @@ static int glue_install_out(void *arg, const struct ike_child_info *c)
 	path_of(c, &path);
 	if (dp_sa_set_out(c->tunnel, sa, &path) < 0)
 		return -1;
+	sad_set_lifetime(c->tunnel, c->spi_out, 0, c->lifetime_sec, c->lifetime_kb);
+	DBG(DBG_ENGINE, c->peer, "CRYPTO_ENGINE: Tunnel%u: outbound SA spi 0x%08X installed, now current",
+	    c->tunnel, c->spi_out);
 	recovery_sa_installed(c->peer, c->spi_in, c->spi_out);
 	return 0;
 }
@@ -115,6 +124,8 @@ static void glue_remove(void *arg, const struct ike_child_info *c, uint32_t grac
 		dp_sa_clear_out(c->tunnel);
 	if (c->spi_in)
 		dp_sa_remove_in(c->spi_in, grace_ms);
+	DBG(DBG_ENGINE, c->peer, "CRYPTO_ENGINE: Tunnel%u: SA pair in 0x%08X out 0x%08X removed (inbound after %u ms)",
+	    c->tunnel, c->spi_in, c->spi_out, grace_ms);
 	recovery_sa_removed(c->peer, c->spi_in, c->spi_out);
 }
 
@@ -184,6 +195,8 @@ static void on_dp_event(const struct dp_event *ev, void *arg)
 		recovery_dp_event(ev);
 }
 
+static void glue_show_tunnel(struct out *o, unsigned tunnel, void *arg);
+
 int glue_init(void)
 {
 	static const struct ike_env env = {
@@ -212,6 +225,7 @@ int glue_init(void)
 		return -1;
 	recovery_init();
 	dp_set_ike_handler(on_ike_4500, NULL);
+	show_dp_set_tunnel_hook(glue_show_tunnel, NULL);
 	dp_set_event_handler(on_dp_event, NULL);
 	return 0;
 }
@@ -227,6 +241,7 @@ void glue_shutdown(void)
 {
 	dp_set_event_handler(NULL, NULL);
 	dp_set_ike_handler(NULL, NULL);
+	show_dp_set_tunnel_hook(NULL, NULL);
 	ike_shutdown();
 	recovery_shutdown();
 	if (ike_fd >= 0) {
@@ -234,6 +249,25 @@ void glue_shutdown(void)
 		close(ike_fd);
 	}
 	ike_fd = -1;
+}
+
+/* IKE's lines in `show crypto ipsec sa`, per tunnel. */
+static void glue_show_tunnel(struct out *o, unsigned tunnel, void *arg)
+{
+	struct ike_tunnel_info ti;
+
+	if (ike_tunnel_info(tunnel, &ti) || !ti.has_ike) {
+		out_printf(o, "     IKEv2 SA: none\n");
+		return;
+	}
+	out_printf(o, "     IKEv2 SA: %s, %s, %s/%s, DH group %d, local spi %016llX remote spi %016llX%s\n",
+		   ike_sa_state_name(ti.sa.state), ti.sa.initiator ? "initiator" : "responder", ti.sa.encr,
+		   ti.sa.prf, ti.sa.dh_group,
+		   (unsigned long long)(ti.sa.initiator ? ti.sa.spi_i : ti.sa.spi_r),
+		   (unsigned long long)(ti.sa.initiator ? ti.sa.spi_r : ti.sa.spi_i), ti.sa.nat ? ", NAT-T" : "");
+	if (ti.spi_in)
+		out_printf(o, "     CHILD_SA: spi in 0x%X out 0x%X, age %u s of %u s, %s\n", ti.spi_in, ti.spi_out,
+			   ti.child_age_sec, ti.child_lifetime_sec, ti.udp_encap ? "UDP-encapsulated (4500)" : "ESP");
 }
 
 /* --- exec commands that act across IKE and the data plane --- */
@@ -253,6 +287,48 @@ static int cmd_clear_sa(struct exec_ctx *ctx, int argc, char **argv, struct out 
 			n++;
 	}
 	out_printf(o, "%d IPsec SA pair(s) deleted\n", n);
+	return 0;
+}
+
+/* show dmvpn [detail]: insync has no mGRE/NHRP; its tunnels are static VTIs,
+ * listed in DMVPN's table shape so scripts written for hubs still read them. */
+static int cmd_show_dmvpn(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
+{
+	const struct config *c = daemon_config();
+	char peer[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
+	int n = 0;
+
+	for (const struct cfg_tunnel *t = c ? c->tunnels : NULL; t; t = t->next)
+		n += t->mode_ipsec_v4 && t->dst;
+	if (!n) {
+		out_printf(o, "%% No DMVPN (mGRE/NHRP) tunnels are configured\n");
+		return 0;
+	}
+	out_printf(o, "Legend: Attrb --> S - Static, D - Dynamic, I - Incomplete\n"
+		      "        N - NATed, L - Local, X - No Socket\n"
+		      "        # Ent --> Number of NHRP entries with same NBMA peer\n"
+		      "Note: insync tunnels are static VTIs (no NHRP); each peer is static.\n\n"
+		      "==========================================================================\n");
+	for (const struct cfg_tunnel *t = c->tunnels; t; t = t->next) {
+		struct ike_tunnel_info ti;
+		int up;
+		if (!t->mode_ipsec_v4 || !t->dst)
+			continue;
+		up = ike_tunnel_info(t->num, &ti) == 0 && ti.spi_in;
+		inet_ntop(AF_INET, &t->dst, peer, sizeof(peer));
+		if (t->has_addr)
+			inet_ntop(AF_INET, &t->addr, addr, sizeof(addr));
+		else
+			snprintf(addr, sizeof(addr), "unassigned");
+		out_printf(o, "\nInterface: Tunnel%u, IPv4 sVTI Details \nType:Static VTI, Peers:1, \n\n", t->num);
+		out_printf(o, " # Ent  Peer NBMA Addr Peer Tunnel Add State  UpDn Tm Attrb\n");
+		out_printf(o, " ----- --------------- --------------- ----- -------- -----\n");
+		out_printf(o, "     1 %-15s %-15s %-5s %8s %5s\n", peer, addr, up ? "UP" : "DOWN",
+			   up ? "-" : "never", ti.udp_encap ? "SN" : "S");
+		if (argc > 2 && up)
+			out_printf(o, "       IKEv2 SA %s, CHILD_SA in 0x%X out 0x%X, age %u s\n",
+				   ike_sa_state_name(ti.sa.state), ti.spi_in, ti.spi_out, ti.child_age_sec);
+	}
 	return 0;
 }
 
@@ -287,6 +363,8 @@ void glue_register_commands(void)
 {
 	exec_register("clear crypto sa", cmd_clear_sa, "Delete IPsec SAs (with DELETE)");
 	exec_register("clear crypto sa peer A.B.C.D", cmd_clear_sa, "Delete IPsec SAs of one peer");
+	exec_register("show dmvpn", cmd_show_dmvpn, "Tunnel peers in DMVPN form (insync: static VTIs)");
+	exec_register("show dmvpn detail", cmd_show_dmvpn, "Tunnel peers in DMVPN form, with SAs");
 	/* Fault injection for the lab only: never registered in production. */
 	if (getenv("INSYNC_TEST_HOOKS"))
 		exec_register("test crypto drop-deletes NUM", cmd_test_drop_deletes,

@@ -140,15 +140,26 @@ static int cmd_show_sa(struct exec_ctx *ctx, int argc, char **argv, struct out *
 {
 	uint64_t now = sad_now_ms();
 	size_t n = 0;
-	struct dp_tunnel **v = sorted_tunnels(&n);
+	struct dp_tunnel **v;
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	struct in_addr peer = {0};
+	int detail = 0;
 
-	if (!v)
+	/* show crypto ipsec sa [peer A.B.C.D] [detail] */
+	for (int i = 4; i < argc; i++) {
+		if (!strcmp(argv[i], "detail"))
+			detail = 1;
+		else if (!strcmp(argv[i], "peer") && i + 1 < argc && inet_pton(AF_INET, argv[i + 1], &peer) == 1)
+			i++;
+	}
+	if (!(v = sorted_tunnels(&n)))
 		return 1;
 	for (size_t i = 0; i < n; i++) {
 		struct dp_tunnel *t = v[i];
 		struct sad_sa *out = sad_out(t->st);
 		struct in_ctx c = {o, t->st, now, 0};
+		if (peer.s_addr && t->dst != peer.s_addr)
+			continue;
 		ip4(t->src, a);
 		ip4(t->dst, b);
 		out_printf(o, "\ninterface: %s\n", t->name);
@@ -163,6 +174,13 @@ static int cmd_show_sa(struct exec_ctx *ctx, int argc, char **argv, struct out *
 			   LD(t->st->ctr.out_pkts), LD(t->st->ctr.out_pkts), LD(t->st->ctr.out_pkts));
 		out_printf(o, "    #pkts decaps: %llu, #pkts decrypt: %llu, #pkts verify: %llu\n",
 			   LD(t->st->ctr.in_pkts), LD(t->st->ctr.in_pkts), LD(t->st->ctr.in_pkts));
+		if (detail) {
+			out_printf(o, "    #pkts no sa (send) %llu, #pkts invalid sa (rcv) %llu\n",
+				   LD(t->st->ctr.out_drops), LD(dp_stats.drops[ESP_DROP_NO_SA_V4]) +
+				   LD(dp_stats.drops[ESP_DROP_NO_SA_UDP]));
+			out_printf(o, "    #pkts replay failed (rcv): %llu, #pkts verify failed: %llu\n",
+				   LD(dp_stats.drops[ESP_DROP_REPLAY]), LD(dp_stats.drops[ESP_DROP_ICV]));
+		}
 		out_printf(o, "    #send errors %llu, #recv errors %llu\n", LD(t->st->ctr.out_drops),
 			   LD(t->st->ctr.in_drops));
 		out_printf(o, "\n     local crypto endpt.: %s, remote crypto endpt.: %s\n", a, b);
@@ -357,6 +375,9 @@ static int cmd_show_if(struct exec_ctx *ctx, int argc, char **argv, struct out *
 void dp_register_commands(void)
 {
 	exec_register("show crypto ipsec sa", cmd_show_sa, "IPsec security associations");
+	exec_register("show crypto ipsec sa detail", cmd_show_sa, "IPsec SAs with drop counters");
+	exec_register("show crypto ipsec sa peer A.B.C.D", cmd_show_sa, "IPsec SAs with one peer");
+	exec_register("show crypto ipsec sa peer A.B.C.D detail", cmd_show_sa, "IPsec SAs with one peer, detailed");
 	exec_register("show crypto datapath drops", cmd_show_drops, "Data-plane drop counters by cause");
 	exec_register("clear crypto datapath counters", cmd_clear, "Reset data-plane counters");
 	exec_register("show crypto ipsec invalid-spi", cmd_invalid_spi, "Recent invalid-SPI flows");

@@ -105,7 +105,7 @@ void child_sa_set_state(struct child_sa *c, enum child_state st)
 	default:
 		ok = 0;
 	}
-	DBG(DBG_IKEV2, c->ike->peer, "IKEv2:(SA ID %016llx): CHILD_SA spi in %08x out %08x: %s%s -> %s",
+	DBG(DBG_IKE, c->ike->peer, "IKEv2:(SA ID %016llx): CHILD_SA spi in %08x out %08x: %s%s -> %s",
 	    (unsigned long long)ike_sa_local_spi(c->ike), c->ci.spi_in, c->ci.spi_out,
 	    ok ? "" : "refused ", child_sa_state_name(c->state), child_sa_state_name(st));
 	if (ok)

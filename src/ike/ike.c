@@ -444,7 +444,7 @@ int ike_x_initiate(struct ike *ike, unsigned num)
 	sa->send_ic = !t->contacted || t->force_ic;
 	t->force_ic = 0;
 	t->sa = sa;
-	DBG(DBG_IKEV2, t->dst, "IKEv2:(SA ID %016llx):Tunnel%u: initiating%s",
+	DBG(DBG_IKE, t->dst, "IKEv2:(SA ID %016llx):Tunnel%u: initiating%s",
 	    (unsigned long long)sa->spi_i, num, sa->send_ic ? " with INITIAL_CONTACT" : "");
 	xchg_queue(sa, T_INIT, 0);
 	return 0;

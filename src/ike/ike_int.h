@@ -10,6 +10,11 @@
 #include "ike/ike_msg.h"
 #include "ike/keymat.h"
 #include "ike/proposal.h"
+#include "ops/debug.h"
+
+/* IKE debug output shows under `debug crypto ikev2` and under `debug crypto
+ * isakmp`, which is what the seeds (and IOS habits) turn on. */
+#define DBG_IKE (DBG_IKEV2 | DBG_ISAKMP)
 
 /* Retransmission (documented in docs/ike.md): first after 500 ms, doubling,
  * capped at 8 s; after 6 retransmissions (~31.5 s) the peer is unreachable.

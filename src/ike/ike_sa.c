@@ -228,13 +228,13 @@ void ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state st)
 	if (sa->state == st)
 		return;
 	if (!ike_sa_legal(sa->state, st)) {
-		DBG(DBG_IKEV2, sa->peer, "IKEv2:(SA ID %016llx): refused state change %s -> %s",
+		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx): refused state change %s -> %s",
 		    (unsigned long long)ike_sa_local_spi(sa), ike_sa_state_name(sa->state),
 		    ike_sa_state_name(st));
 		return;
 	}
 	inet_ntop(AF_INET, &sa->peer, a, sizeof(a));
-	DBG(DBG_IKEV2, sa->peer, "IKEv2:(SA ID %016llx): peer %s: state %s -> %s",
+	DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx): peer %s: state %s -> %s",
 	    (unsigned long long)ike_sa_local_spi(sa), a, ike_sa_state_name(sa->state),
 	    ike_sa_state_name(st));
 	sa->state = st;

@@ -170,7 +170,7 @@ static void auth_initial_contact(struct ike_sa *sa)
 		ike_sa_destroy(o);
 		n++;
 	}
-	DBG(DBG_IKEV2, sa->peer, "IKEv2:(SA ID %016llx):INITIAL_CONTACT: deleted %u stale IKE SA(s)",
+	DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):INITIAL_CONTACT: deleted %u stale IKE SA(s)",
 	    (unsigned long long)ike_sa_local_spi(sa), n);
 	ike_emit(sa, IKE_EV_INITIAL_CONTACT, 0);
 }

@@ -225,7 +225,7 @@ static void child_ike_retire(struct ike_sa *old, struct ike_sa *n)
 	timer_cancel(&old->t_rekey);
 	timer_cancel(&old->t_dpd);
 	ike_tun_sa_up(n);
-	DBG(DBG_IKEV2, old->peer, "IKEv2:(SA ID %016llx):IKE SA rekeyed, new SA ID %016llx",
+	DBG(DBG_IKE, old->peer, "IKEv2:(SA ID %016llx):IKE SA rekeyed, new SA ID %016llx",
 	    (unsigned long long)ike_sa_local_spi(old), (unsigned long long)ike_sa_local_spi(n));
 }
 
@@ -264,12 +264,12 @@ static void child_ike_rekey_response(struct ike_sa *sa, const struct ike_msg *m)
 		metrics_inc(MC_REKEY_COLLISIONS);
 		/* Both ends rekeyed this IKE SA: the new SA with the lowest nonce goes. */
 		if (ike_nonce_cmp(n->nonce_min, n->nonce_min_len, twin->nonce_min, twin->nonce_min_len) < 0) {
-			DBG(DBG_IKEV2, sa->peer, "IKEv2:IKE SA rekey collision: ours is redundant, deleting it");
+			DBG(DBG_IKE, sa->peer, "IKEv2:IKE SA rekey collision: ours is redundant, deleting it");
 			n->replaced_by = twin;
 			xchg_queue(n, T_DEL_IKE, 0);
 			return; /* the peer deletes the old SA */
 		}
-		DBG(DBG_IKEV2, sa->peer, "IKEv2:IKE SA rekey collision: ours survives");
+		DBG(DBG_IKE, sa->peer, "IKEv2:IKE SA rekey collision: ours survives");
 		ike_sa_adopt_children(n, twin);
 		twin->replaced_by = n;
 		ike_sa_set_state(twin, IKE_SA_REKEYED);
@@ -281,7 +281,7 @@ static void child_ike_rekey_response(struct ike_sa *sa, const struct ike_msg *m)
 	return;
 fail:
 	OPENSSL_cleanse(gir, sizeof(gir));
-	DBG(DBG_IKEV2, sa->peer, "IKEv2:(SA ID %016llx):IKE SA rekey failed",
+	DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):IKE SA rekey failed",
 	    (unsigned long long)ike_sa_local_spi(sa));
 	ike_sa_set_state(sa, IKE_SA_ESTABLISHED);
 	ike_sa_destroy(n);
@@ -448,7 +448,7 @@ static void child_rekey_settle(struct ike_sa *sa, struct child_sa *old, struct c
 
 	if (twin && ike_nonce_cmp(c->nonce_min, c->nonce_min_len, twin->nonce_min, twin->nonce_min_len) < 0) {
 		/* Ours is redundant: the peer's twin carries the traffic, the peer deletes old. */
-		DBG(DBG_IKEV2, sa->peer, "IKEv2:CHILD_SA rekey collision: ours (0x%08X) is redundant", c->ci.spi_in);
+		DBG(DBG_IKE, sa->peer, "IKEv2:CHILD_SA rekey collision: ours (0x%08X) is redundant", c->ci.spi_in);
 		c->redundant = 1;
 		child_retire(old);
 		task_child_out_now(twin);
@@ -456,7 +456,7 @@ static void child_rekey_settle(struct ike_sa *sa, struct child_sa *old, struct c
 		return;
 	}
 	if (twin) {
-		DBG(DBG_IKEV2, sa->peer, "IKEv2:CHILD_SA rekey collision: ours (0x%08X) survives", c->ci.spi_in);
+		DBG(DBG_IKE, sa->peer, "IKEv2:CHILD_SA rekey collision: ours (0x%08X) survives", c->ci.spi_in);
 		twin->redundant = 1;
 		twin->out_pending = 0;
 		timer_cancel(&twin->t_out);
@@ -488,7 +488,7 @@ void task_child_response(struct ike_sa *sa, const struct ike_msg *m)
 	if (!c)
 		return;
 	if ((err = child_error_notify(m, &en))) {
-		DBG(DBG_IKEV2, sa->peer, "IKEv2:(SA ID %016llx):CREATE_CHILD_SA refused: %s",
+		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):CREATE_CHILD_SA refused: %s",
 		    (unsigned long long)ike_sa_local_spi(sa), ike_notify_name(err) ? ike_notify_name(err) : "?");
 		child_sa_destroy(c, 0);
 		if (old && err == N_CHILD_SA_NOT_FOUND) {

@@ -50,7 +50,7 @@ int task_info_start(struct ike_sa *sa, const struct ike_task *t)
 		child_sa_set_state(c, CHILD_DELETING);
 		if (ike->drop_deletes) { /* lab hook: the DELETE is "lost" */
 			ike->drop_deletes--;
-			DBG(DBG_IKEV2, sa->peer, "IKEv2:test: DELETE for CHILD_SA 0x%08X not sent", c->ci.spi_in);
+			DBG(DBG_IKE, sa->peer, "IKEv2:test: DELETE for CHILD_SA 0x%08X not sent", c->ci.spi_in);
 			child_sa_destroy(c, 0);
 			return -1;
 		}
@@ -95,7 +95,7 @@ void task_info_response(struct ike_sa *sa, const struct ike_msg *m)
 		ike_sa_destroy(sa);
 		break;
 	case T_DPD:
-		DBG(DBG_IKEV2, sa->peer, "IKEv2:(SA ID %016llx):Liveness check answered",
+		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):Liveness check answered",
 		    (unsigned long long)ike_sa_local_spi(sa));
 		break;
 	default:
@@ -112,7 +112,7 @@ static void info_invalid_spi(struct ike_sa *sa, uint32_t spi)
 	unsigned tun;
 
 	if (!c || c->state == CHILD_DELETING) {
-		DBG(DBG_IKEV2, sa->peer, "IKEv2:INVALID_SPI for 0x%08X: not one of our outbound SPIs, ignored", spi);
+		DBG(DBG_IKE, sa->peer, "IKEv2:INVALID_SPI for 0x%08X: not one of our outbound SPIs, ignored", spi);
 		return;
 	}
 	tun = c->ci.tunnel;
@@ -140,7 +140,7 @@ static void info_delete(struct ike_sa *sa, const struct ike_delete_pld *d, uint3
 		struct child_sa *c = child_sa_by_out(sa, spi);
 		if (!c)
 			continue;
-		DBG(DBG_IKEV2, sa->peer, "IKEv2:Peer deleted CHILD_SA spi out 0x%08X (in 0x%08X)", spi, c->ci.spi_in);
+		DBG(DBG_IKE, sa->peer, "IKEv2:Peer deleted CHILD_SA spi out 0x%08X (in 0x%08X)", spi, c->ci.spi_in);
 		if (*n < 64)
 			ours[(*n)++] = c->ci.spi_in;
 		/* A rekey successor that waited for this DELETE may send now. */
@@ -188,7 +188,7 @@ void task_info_respond(struct ike_sa *sa, const struct ike_msg *m)
 	if (del_ike) {
 		char a[INET_ADDRSTRLEN];
 		xchg_send_response(sa, INFORMATIONAL, m->msgid, &b);
-		DBG(DBG_IKEV2, sa->peer, "IKEv2:(SA ID %016llx):Peer %s deleted the IKE SA",
+		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):Peer %s deleted the IKE SA",
 		    (unsigned long long)ike_sa_local_spi(sa), ipstr(sa->peer, a));
 		ike_emit(sa, IKE_EV_DELETED, 0);
 		ike_sa_destroy(sa);
@@ -223,7 +223,7 @@ void task_info_unprotected(struct ike *ike, const struct ike_msg *m, uint32_t pe
 			if (sa->destroyed || sa->state != IKE_SA_ESTABLISHED || now - sa->hint_ms < HINT_INTERVAL_MS)
 				continue;
 			sa->hint_ms = now;
-			DBG(DBG_IKEV2, peer, "IKEv2:Unprotected INVALID_SPI for 0x%08X: checking liveness only", spi);
+			DBG(DBG_IKE, peer, "IKEv2:Unprotected INVALID_SPI for 0x%08X: checking liveness only", spi);
 			ike_emit(sa, IKE_EV_INVALID_SPI_HINT, spi);
 			xchg_queue(sa, T_DPD, 0);
 		}

@@ -56,7 +56,7 @@ static void task_init_natd_check(struct ike_sa *sa, const struct ike_msg *m, uin
 	sa->nat_local = have_d && !match_d;
 	sa->natt = sa->nat_peer || sa->nat_local;
 	if (sa->natt)
-		DBG(DBG_IKEV2, sa->peer, "IKEv2:(SA ID %016llx):NAT detected (%s%s)",
+		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):NAT detected (%s%s)",
 		    (unsigned long long)ike_sa_local_spi(sa), sa->nat_local ? "local " : "",
 		    sa->nat_peer ? "remote" : "");
 }
@@ -186,7 +186,7 @@ void task_init_response(struct ike_sa *sa, const struct ike_msg *m, uint32_t loc
 			task_init_fail(sa, "INVALID_KE_PAYLOAD");
 			return;
 		}
-		DBG(DBG_IKEV2, sa->peer, "IKEv2:(SA ID %016llx):INVALID_KE_PAYLOAD, retrying with group %u",
+		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):INVALID_KE_PAYLOAD, retrying with group %u",
 		    (unsigned long long)sa->spi_i, g);
 		xchg_cancel(sa);
 		dh_free(sa->dh);
@@ -266,7 +266,7 @@ static void task_init_stateless(struct ike *ike, const struct ike_msg *m, uint32
 	pb_init(&b);
 	ike_pld_n_put(&b, 0, NULL, 0, type, data, dlen);
 	n = ike_msg_build(&h, &b, NULL, out, sizeof(out));
-	DBG(DBG_IKEV2, peer, "IKEv2:Sending IKE_SA_INIT RESPONSE N(%s) (no state kept)",
+	DBG(DBG_IKE, peer, "IKEv2:Sending IKE_SA_INIT RESPONSE N(%s) (no state kept)",
 	    ike_notify_name(type) ? ike_notify_name(type) : "?");
 	if (n > 0)
 		xchg_send_raw(ike, local, lport, peer, pport, out, (size_t)n);
@@ -280,10 +280,10 @@ static int task_init_collision(struct ike *ike, uint32_t local, uint32_t peer)
 		if (!o->initiator || o->state != IKE_SA_CONNECTING || o->pc.tunnel == IKE_TUNNEL_NONE)
 			continue;
 		if (ntohl(local) > ntohl(peer)) {
-			DBG(DBG_IKEV2, peer, "IKEv2:Simultaneous initiation: ours wins (higher address)");
+			DBG(DBG_IKE, peer, "IKEv2:Simultaneous initiation: ours wins (higher address)");
 			return 1;
 		}
-		DBG(DBG_IKEV2, peer, "IKEv2:Simultaneous initiation: peer wins, abandoning ours");
+		DBG(DBG_IKE, peer, "IKEv2:Simultaneous initiation: peer wins, abandoning ours");
 		ike_sa_destroy(o);
 	}
 	return 0;
@@ -312,10 +312,10 @@ void task_init_respond(struct ike *ike, const struct ike_msg *m, uint32_t local,
 	struct ike_pb b;
 	int nrx, rc;
 
-	if (DEBUG_ON(DBG_IKEV2, peer)) {
+	if (DEBUG_ON(DBG_IKE, peer)) {
 		char plds[256];
 		ike_msg_describe(m, plds, sizeof(plds));
-		debug_log(DBG_IKEV2, "IKEv2:Received Packet [From %u.%u.%u.%u:%u] Initiator SPI : %016llX "
+		debug_log(DBG_IKE, "IKEv2:Received Packet [From %u.%u.%u.%u:%u] Initiator SPI : %016llX "
 			  "Message id: 0 IKEv2 IKE_SA_INIT Exchange REQUEST Payload contents: %s",
 			  ((uint8_t *)&peer)[0], ((uint8_t *)&peer)[1], ((uint8_t *)&peer)[2],
 			  ((uint8_t *)&peer)[3], pport, (unsigned long long)m->spi_i, plds);

@@ -23,7 +23,7 @@ static void xchg_log(const struct ike_sa *sa, int out, uint8_t exch, uint8_t fla
 
 	inet_ntop(AF_INET, &sa->peer, a, sizeof(a));
 	inet_ntop(AF_INET, &sa->local, l, sizeof(l));
-	debug_log(DBG_IKEV2,
+	debug_log(DBG_IKE,
 		  "IKEv2:(SA ID %016llx):%s Packet [%s %s:%u/%s %s:%u] Initiator SPI : %016llX - "
 		  "Responder SPI : %016llX Message id: %u IKEv2 %s Exchange %s Payload contents: %s",
 		  (unsigned long long)ike_sa_local_spi(sa), out ? "Sending" : "Received",
@@ -37,7 +37,7 @@ void xchg_log_msg(const struct ike_sa *sa, int out, const struct ike_msg *m, uin
 {
 	char plds[256];
 	(void)peer, (void)port;
-	if (!DEBUG_ON(DBG_IKEV2, sa->peer))
+	if (!DEBUG_ON(DBG_IKE, sa->peer))
 		return;
 	ike_msg_describe(m, plds, sizeof(plds));
 	xchg_log(sa, out, m->exch, m->flags, m->msgid, plds);
@@ -51,7 +51,7 @@ static int xchg_build(struct ike_sa *sa, uint8_t exch, uint8_t flags, uint32_t m
 
 	if (sa->initiator)
 		h.flags |= IKE_FLAG_I;
-	if (DEBUG_ON(DBG_IKEV2, sa->peer)) {
+	if (DEBUG_ON(DBG_IKE, sa->peer)) {
 		char plds[256];
 		ike_pb_describe(b, plds, sizeof(plds));
 		xchg_log(sa, 1, exch, h.flags, msgid, plds);
@@ -136,7 +136,7 @@ static void xchg_retransmit(struct timer *t, void *arg)
 		return;
 	if (sa->retx >= max) {
 		inet_ntop(AF_INET, &sa->peer, a, sizeof(a));
-		DBG(DBG_IKEV2, sa->peer, "IKEv2:(SA ID %016llx): %s: no response after %u retransmissions",
+		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx): %s: no response after %u retransmissions",
 		    (unsigned long long)ike_sa_local_spi(sa), a, sa->retx);
 		task_peer_dead(sa);
 		return;
@@ -148,7 +148,7 @@ static void xchg_retransmit(struct timer *t, void *arg)
 		if (sa->retx_ms > XCHG_RETX_CAP_MS)
 			sa->retx_ms = XCHG_RETX_CAP_MS;
 	}
-	DBG(DBG_IKEV2, sa->peer, "IKEv2:(SA ID %016llx):Retransmitting packet, attempt %u",
+	DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):Retransmitting packet, attempt %u",
 	    (unsigned long long)ike_sa_local_spi(sa), sa->retx);
 	timer_arm(&sa->t_retx, sa->retx_ms);
 	xchg_send_raw(sa->ike, sa->local, sa->lport, sa->peer, sa->pport, sa->req, sa->req_len);
@@ -221,7 +221,7 @@ void xchg_kick(struct ike_sa *sa)
 static void xchg_resend_cached(struct ike *ike, struct ike_sa *sa, uint32_t local, uint16_t lport,
 			       uint32_t peer, uint16_t pport)
 {
-	DBG(DBG_IKEV2, peer, "IKEv2:(SA ID %016llx):Retransmitted request, resending cached response",
+	DBG(DBG_IKE, peer, "IKEv2:(SA ID %016llx):Retransmitted request, resending cached response",
 	    (unsigned long long)ike_sa_local_spi(sa));
 	xchg_send_raw(ike, local, lport, peer, pport, sa->resp, sa->resp_len);
 }
@@ -246,7 +246,7 @@ void xchg_input(struct ike *ike, uint32_t local, uint16_t lport, uint32_t peer, 
 	ike->rx++;
 	if (ike_msg_parse(&m, p, len)) {
 		ike->rx_bad++;
-		DBG(DBG_IKEV2, peer, "IKEv2:Dropping malformed packet (%zu bytes)", len);
+		DBG(DBG_IKE, peer, "IKEv2:Dropping malformed packet (%zu bytes)", len);
 		goto out;
 	}
 	if (m.exch == IKE_SA_INIT) {
@@ -353,12 +353,12 @@ void xchg_input(struct ike *ike, uint32_t local, uint16_t lport, uint32_t peer, 
 	goto out;
 bad:
 	ike->rx_bad++;
-	DBG(DBG_IKEV2, peer, "IKEv2:(SA ID %016llx):Integrity check or decryption failed, dropped",
+	DBG(DBG_IKE, peer, "IKEv2:(SA ID %016llx):Integrity check or decryption failed, dropped",
 	    (unsigned long long)our);
 	goto out;
 drop:
 	ike->rx_dropped++;
-	DBG(DBG_IKEV2, peer, "IKEv2:Dropping %s %s message id %u (no matching SA or exchange)",
+	DBG(DBG_IKE, peer, "IKEv2:Dropping %s %s message id %u (no matching SA or exchange)",
 	    ike_exch_name(m.exch), m.flags & IKE_FLAG_R ? "response" : "request", m.msgid);
 out:
 	ike_msg_clear(&m);
