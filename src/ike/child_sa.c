@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "ike/ike_int.h"
 #include "ops/debug.h"
+#include "ops/flightrec.h"
 
 static size_t h_child(uint32_t spi, size_t n)
 {
@@ -215,6 +216,8 @@ void child_sa_destroy(struct child_sa *c, uint32_t grace_ms)
 	timer_cancel(&c->t_rekey);
 	timer_cancel(&c->t_expire);
 	timer_cancel(&c->t_out);
+	flightrec_record(sa->peer, FR_CHILD_REMOVE, c->ci.spi_in, c->ci.spi_out,
+			 c->state == CHILD_REKEYED ? FR_R_REKEY : FR_R_DELETE);
 	if (ike->env.child_remove)
 		ike->env.child_remove(ike->env.arg, &c->ci, grace_ms);
 	ike_emit(sa, IKE_EV_CHILD_DOWN, c->ci.spi_in);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include "ike/ike_int.h"
 #include "ops/debug.h"
+#include "ops/flightrec.h"
 #include "ops/log.h"
 
 static size_t h_spi(uint64_t spi, size_t n)
@@ -237,6 +238,7 @@ void ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state st)
 	DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx): peer %s: state %s -> %s",
 	    (unsigned long long)ike_sa_local_spi(sa), a, ike_sa_state_name(sa->state),
 	    ike_sa_state_name(st));
+	flightrec_record(sa->peer, FR_IKE_STATE, sa->state, st, sa->spi_i);
 	sa->state = st;
 }
 

@@ -18,6 +18,7 @@
 #include "ike/psk.h"
 #include "ike/ts.h"
 #include "ops/debug.h"
+#include "ops/flightrec.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
 
@@ -172,6 +173,7 @@ static void auth_initial_contact(struct ike_sa *sa)
 	}
 	DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):INITIAL_CONTACT: deleted %u stale IKE SA(s)",
 	    (unsigned long long)ike_sa_local_spi(sa), n);
+	flightrec_record(sa->peer, FR_INITIAL_CONTACT, 0, n, 0);
 	ike_emit(sa, IKE_EV_INITIAL_CONTACT, 0);
 }
 
@@ -179,6 +181,7 @@ static void auth_child_up(struct child_sa *c)
 {
 	child_sa_set_state(c, CHILD_INSTALLED);
 	child_sa_arm(c);
+	flightrec_record(c->ike->peer, FR_CHILD_INSTALL, c->ci.spi_in, c->ci.spi_out, c->ci.tunnel);
 	DBG(DBG_IPSEC, c->ike->peer, "IPSEC: CHILD_SA up: Tunnel%u spi in 0x%08X out 0x%08X%s", c->ci.tunnel,
 	    c->ci.spi_in, c->ci.spi_out, c->ci.udp_encap ? " (UDP-encapsulated)" : "");
 	ike_emit(c->ike, IKE_EV_CHILD_UP, c->ci.spi_in);
@@ -222,8 +225,10 @@ int task_auth_start(struct ike_sa *sa)
 	sa->x_child = c;
 	pb_init(&b);
 	ike_pld_id_put(&b, IKE_PLD_IDI, &sa->id_l);
-	if (sa->send_ic)
+	if (sa->send_ic) {
 		ike_pld_n_put(&b, 0, NULL, 0, N_INITIAL_CONTACT, NULL, 0);
+		flightrec_record(sa->peer, FR_INITIAL_CONTACT, 1, 0, 0);
+	}
 	ike_pld_auth_put(&b, IKE_AUTH_PSK, auth, sa->k.prf_len);
 	ike_pld_sa_put(&b, &prop, 1);
 	ts_any(&any);

@@ -22,6 +22,7 @@
 #include "ike/ike_int.h"
 #include "ike/ts.h"
 #include "ops/debug.h"
+#include "ops/flightrec.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
 
@@ -88,6 +89,9 @@ static void child_up(struct child_sa *c)
 {
 	child_sa_set_state(c, CHILD_INSTALLED);
 	child_sa_arm(c);
+	flightrec_record(c->ike->peer, FR_CHILD_INSTALL, c->ci.spi_in, c->ci.spi_out, c->ci.tunnel);
+	if (c->pred)
+		flightrec_record(c->ike->peer, FR_REKEY_DONE, 0, c->pred->ci.spi_in, c->ci.spi_in);
 	DBG(DBG_IPSEC, c->ike->peer, "IPSEC: CHILD_SA up: Tunnel%u spi in 0x%08X out 0x%08X%s%s",
 	    c->ci.tunnel, c->ci.spi_in, c->ci.spi_out, c->pred ? " (rekey)" : "",
 	    c->out_pending ? ", outbound waits for the peer's DELETE" : "");
@@ -180,6 +184,7 @@ static int child_ike_rekey_start(struct ike_sa *sa)
 	ike_pld_nonce_put(&b, sa->x_nonce, sa->x_nonce_len);
 	ike_pld_ke_put(&b, sa->alg.dh, pub, publen);
 	ike_sa_set_state(sa, IKE_SA_REKEYING);
+	flightrec_record(sa->peer, FR_REKEY_START, 1, sa->spi_i, 0);
 	if (xchg_send_request(sa, CREATE_CHILD_SA, &b))
 		goto fail;
 	return 0;
@@ -260,6 +265,7 @@ static void child_ike_rekey_response(struct ike_sa *sa, const struct ike_msg *m)
 	dh_free(sa->x_dh);
 	sa->x_dh = NULL;
 	metrics_inc(MC_REKEYS_IKE);
+	flightrec_record(sa->peer, FR_REKEY_DONE, 1, sa->spi_i, n->spi_i);
 	if (twin && !twin->destroyed) {
 		metrics_inc(MC_REKEY_COLLISIONS);
 		/* Both ends rekeyed this IKE SA: the new SA with the lowest nonce goes. */
@@ -423,8 +429,10 @@ int task_child_start(struct ike_sa *sa, const struct ike_task *t)
 	task_child_add_ts(&b, c, 1);
 	sa->x_child = c;
 	sa->x_old = old;
-	if (old)
+	if (old) {
 		child_sa_set_state(old, CHILD_REKEYING);
+		flightrec_record(sa->peer, FR_REKEY_START, 0, old->ci.spi_in, 0);
+	}
 	if (xchg_send_request(sa, CREATE_CHILD_SA, &b)) {
 		if (old)
 			child_sa_set_state(old, CHILD_INSTALLED);
@@ -443,8 +451,12 @@ static void child_rekey_settle(struct ike_sa *sa, struct child_sa *old, struct c
 	struct child_sa *twin = old->collide;
 
 	metrics_inc(MC_REKEYS_CHILD);
-	if (twin)
+	if (twin) {
 		metrics_inc(MC_REKEY_COLLISIONS);
+		flightrec_record(sa->peer, FR_REKEY_COLLISION, 0,
+				 ike_nonce_cmp(c->nonce_min, c->nonce_min_len, twin->nonce_min, twin->nonce_min_len) > 0,
+				 old->ci.spi_in);
+	}
 
 	if (twin && ike_nonce_cmp(c->nonce_min, c->nonce_min_len, twin->nonce_min, twin->nonce_min_len) < 0) {
 		/* Ours is redundant: the peer's twin carries the traffic, the peer deletes old. */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include "ike/ike_int.h"
 #include "ops/debug.h"
+#include "ops/flightrec.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
 
@@ -55,6 +56,7 @@ int task_info_start(struct ike_sa *sa, const struct ike_task *t)
 			return -1;
 		}
 		ike_pld_d_put(&b, IKE_PROTO_ESP, 4, &c->ci.spi_in, 1);
+		flightrec_record(sa->peer, FR_DELETE_SENT, IKE_PROTO_ESP, c->ci.spi_in, 1);
 		break;
 	case T_DEL_IKE:
 		ike_sa_set_state(sa, IKE_SA_DELETING);
@@ -65,14 +67,17 @@ int task_info_start(struct ike_sa *sa, const struct ike_task *t)
 			return -1;
 		}
 		ike_pld_d_put(&b, IKE_PROTO_IKE, 0, NULL, 0);
+		flightrec_record(sa->peer, FR_DELETE_SENT, IKE_PROTO_IKE, sa->spi_i, 0);
 		break;
 	case T_DPD:
 		metrics_inc(MC_DPD_SENT);
+		flightrec_record(sa->peer, FR_DPD_SENT, sa->msgid_next, 0, 0);
 		break;
 	case T_INVALID_SPI:
 		/* §3.10.1: protocol ESP, the SPI in the notification data. */
 		put_be32(spib, t->arg);
 		ike_pld_n_put(&b, IKE_PROTO_ESP, NULL, 0, N_INVALID_SPI, spib, 4);
+		flightrec_record(sa->peer, FR_INVALID_SPI_NOTIFY_SENT, t->arg, 0, 0);
 		break;
 	default:
 		return -1;
@@ -95,6 +100,7 @@ void task_info_response(struct ike_sa *sa, const struct ike_msg *m)
 		ike_sa_destroy(sa);
 		break;
 	case T_DPD:
+		flightrec_record(sa->peer, FR_DPD_ACK, sa->msgid_next - 1, 0, 0);
 		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):Liveness check answered",
 		    (unsigned long long)ike_sa_local_spi(sa));
 		break;
@@ -116,6 +122,7 @@ static void info_invalid_spi(struct ike_sa *sa, uint32_t spi)
 		return;
 	}
 	tun = c->ci.tunnel;
+	flightrec_record(sa->peer, FR_INVALID_SPI_NOTIFY_RECV, spi, 0, 0);
 	log_ios(LOG_SEV_NOTICE, "CRYPTO", "INVALID_SPI_RECEIVED",
 		"Peer %s cannot decrypt spi=0x%08X(%u): deleting that SA and negotiating a new one",
 		ipstr(sa->peer, a), spi, spi);
@@ -129,6 +136,8 @@ static void info_invalid_spi(struct ike_sa *sa, uint32_t spi)
 static void info_delete(struct ike_sa *sa, const struct ike_delete_pld *d, uint32_t *ours, uint16_t *n,
 			int *del_ike)
 {
+	flightrec_record(sa->peer, FR_DELETE_RECV, d->proto, d->num && d->spi_size == 4 ? get_be32(d->spis) : 0,
+			 d->num);
 	if (d->proto == IKE_PROTO_IKE) {
 		*del_ike = 1;
 		return;
@@ -247,6 +256,7 @@ void task_peer_dead(struct ike_sa *sa)
 		log_ios(LOG_SEV_NOTICE, "IKEV2", "PEER_DEAD",
 			"Peer %s is not responding (%u retransmissions of a %s unanswered): deleting its SAs", a,
 			sa->retx, sa->cur.kind == T_DPD ? "liveness check" : "request");
+		flightrec_record(sa->peer, FR_DPD_DEAD, sa->retx, 0, 0);
 		ike_emit(sa, IKE_EV_DEAD, 0);
 	} else {
 		log_ios(LOG_SEV_NOTICE, "IKEV2", "NEGOTIATION_FAILED", "No response from %s during %s", a,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include "ike/ike_int.h"
 #include "ops/debug.h"
+#include "ops/flightrec.h"
 #include "ops/log.h"
 
 int xchg_send_raw(struct ike *ike, uint32_t local, uint16_t lport, uint32_t peer, uint16_t pport,
@@ -36,7 +37,11 @@ void xchg_log_msg(const struct ike_sa *sa, int out, const struct ike_msg *m, uin
 		  uint16_t port)
 {
 	char plds[256];
+	uint64_t mask = m->flags & IKE_FLAG_R ? (uint64_t)1 << 63 : 0;
 	(void)peer, (void)port;
+	for (int i = 0; i < m->n; i++)
+		mask |= FR_PLD_BIT(m->pld[i].type);
+	flightrec_record(sa->peer, FR_IKE_RECV, m->exch, m->msgid, mask);
 	if (!DEBUG_ON(DBG_IKE, sa->peer))
 		return;
 	ike_msg_describe(m, plds, sizeof(plds));
@@ -56,6 +61,7 @@ static int xchg_build(struct ike_sa *sa, uint8_t exch, uint8_t flags, uint32_t m
 		ike_pb_describe(b, plds, sizeof(plds));
 		xchg_log(sa, 1, exch, h.flags, msgid, plds);
 	}
+	flightrec_record(sa->peer, FR_IKE_SENT, exch, msgid, flags & IKE_FLAG_R ? (uint64_t)1 << 63 : 0);
 	if (exch == IKE_SA_INIT)
 		return ike_msg_build(&h, b, NULL, out, cap);
 	keymat_sk(&sa->k, sa->initiator, &sk);
@@ -148,6 +154,7 @@ static void xchg_retransmit(struct timer *t, void *arg)
 		if (sa->retx_ms > XCHG_RETX_CAP_MS)
 			sa->retx_ms = XCHG_RETX_CAP_MS;
 	}
+	flightrec_record(sa->peer, FR_IKE_RETRANSMIT, sa->req_exch, sa->msgid_next, sa->retx);
 	DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):Retransmitting packet, attempt %u",
 	    (unsigned long long)ike_sa_local_spi(sa), sa->retx);
 	timer_arm(&sa->t_retx, sa->retx_ms);
@@ -305,8 +312,10 @@ void xchg_input(struct ike *ike, uint32_t local, uint16_t lport, uint32_t peer, 
 			task_info_response(sa, &m);
 			break;
 		}
+		/* A handler may have started the next request already (it owns cur then). */
 		if (!sa->destroyed) {
-			sa->cur.kind = T_NONE;
+			if (!sa->req)
+				sa->cur.kind = T_NONE;
 			xchg_kick(sa);
 		}
 		goto out;

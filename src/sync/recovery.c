@@ -5,6 +5,7 @@
 #include "ike/ike.h"
 #include "ops/config.h"
 #include "ops/exec.h"
+#include "ops/flightrec.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
 #include "ops/ratelimit.h"
@@ -138,6 +139,7 @@ static void log_persistent(struct invalid_spi_flow *f)
 {
 	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
 	stats.persistent++;
+	flightrec_dump_file(f->src, "persistent invalid SPI", NULL, 0);
 	log_ios(LOG_SEV_WARN, "CRYPTO", "INVALID_SPI_PERSISTENT",
 		"SAs out of sync with peer %s: spi=0x%08X(%u) to %s seen %llu times over %llu s; action: %s",
 		ip(f->src, s), f->spi, f->spi, ip(f->dst, d), (unsigned long long)f->count,
@@ -155,6 +157,8 @@ static void act(struct invalid_spi_flow *f, uint64_t now)
 		if (!ratelimit_allow(&notify_rl, &k, now, &sup))
 			return;
 		if (ike_send_invalid_spi(f->src, f->spi) == 0) {
+			if (f->action != INVSPI_ACT_NOTIFY_SENT)
+				flightrec_record(f->src, FR_RECOVERY_START, FR_R_INVALID_SPI, f->spi, 0);
 			f->action = INVSPI_ACT_NOTIFY_SENT;
 			stats.notifies_sent++;
 			metrics_inc(MC_INVALID_SPI_SENT);
@@ -178,6 +182,7 @@ static void act(struct invalid_spi_flow *f, uint64_t now)
 	if (ike_recover(t->num, f->spi) == 0) {
 		char s[INET_ADDRSTRLEN];
 		f->action = INVSPI_ACT_INITIATED;
+		flightrec_record(f->src, FR_RECOVERY_START, FR_R_INITIAL_CONTACT, f->spi, 0);
 		stats.initiations++;
 		log_ios(LOG_SEV_NOTICE, "CRYPTO", "INVALID_SPI_RECOVERY",
 			"Invalid SPI recovery: initiating IKE SA with INITIAL_CONTACT to %s for spi=0x%08X",
@@ -189,6 +194,9 @@ static void on_flow(struct invalid_spi_flow *f, int is_new, void *arg)
 {
 	uint64_t now = loop_now_ms();
 	struct peer_state *p = peer_get(f->src, 0);
+
+	if (is_new || f->count % 64 == 0)
+		flightrec_record(f->src, FR_INVALID_SPI, f->spi, f->count, 0);
 
 	if (f->cls == INVSPI_CLASS_RECOVERED && !is_new) {
 		/* The same SPI again after a repair: the desync is back. */
@@ -239,6 +247,8 @@ static void repair_flow(struct invalid_spi_flow *f, void *arg)
 	f->recovered_ms = r->now - f->first_ms;
 	stats.recovered++;
 	metrics_inc(MC_RECOVERIES_OK);
+	flightrec_record(f->src, FR_RECOVERY_DONE, f->recovered_ms, 1, 0);
+	flightrec_dump_file(f->src, "recovery", NULL, 0);
 	metrics_observe(MH_RECOVERY_SECONDS, (double)f->recovered_ms / 1000.0);
 	log_ios(LOG_SEV_NOTICE, "CRYPTO", "INVALID_SPI_RECOVERED",
 		"SAs with peer %s back in sync: spi=0x%08X(%u) repaired %llu ms after the first invalid packet",
@@ -270,6 +280,7 @@ void recovery_ike_event(int ev, const struct ike_sa_info *sa)
 		break;
 	case IKE_EV_DEAD:
 		stats.dead_peers++;
+		flightrec_dump_file(sa->peer, "dead peer", NULL, 0);
 		metrics_inc(MC_DPD_FAILED);
 		log_ios(LOG_SEV_NOTICE, "CRYPTO", "PEER_DEAD", "peer %s declared dead", ip(sa->peer, s));
 		break;
