@@ -226,6 +226,9 @@ int glue_init(void)
 	recovery_init();
 	dp_set_ike_handler(on_ike_4500, NULL);
 	show_dp_set_tunnel_hook(glue_show_tunnel, NULL);
+	/* Lab: INSYNC_REKEY_JITTER=0 makes both ends rekey at once (collision tests). */
+	if (getenv("INSYNC_REKEY_JITTER") && !strcmp(getenv("INSYNC_REKEY_JITTER"), "0"))
+		ike_set_jitter(0);
 	dp_set_event_handler(on_dp_event, NULL);
 	return 0;
 }

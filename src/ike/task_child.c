@@ -559,6 +559,8 @@ static void child_late_collision(struct ike_sa *sa, struct child_sa *old, struct
 		c->out_pending = 1;
 		return;
 	}
+	metrics_inc(MC_REKEY_COLLISIONS);
+	flightrec_record(sa->peer, FR_REKEY_COLLISION, 0, 3, old->ci.spi_in);
 	if (ike_nonce_cmp(c->nonce_min, c->nonce_min_len, ours->nonce_min, ours->nonce_min_len) < 0) {
 		c->redundant = 1; /* the peer created it, the peer deletes it */
 		timer_arm(&c->t_expire, CHILD_REKEYED_WAIT_MS);
@@ -663,6 +665,7 @@ void task_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 		timer_init(&c->t_out, child_out_fallback, c);
 		if (old->state == CHILD_REKEYING) {
 			old->collide = c; /* settled when our own rekey's response arrives */
+			flightrec_record(sa->peer, FR_REKEY_COLLISION, 0, 2, old->ci.spi_in);
 			c->out_pending = 1;
 		} else if (old->state == CHILD_REKEYED) {
 			child_late_collision(sa, old, c);

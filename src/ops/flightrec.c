@@ -311,7 +311,9 @@ static void fr_format_args(struct out *o, const struct fr_rec *r)
 		out_printf(o, "%s old_spi=0x%llx new_spi=0x%llx", kind, b, c);
 		break;
 	case FR_REKEY_COLLISION:
-		out_printf(o, "%s %s spi=0x%llx", kind, b ? "won" : "lost", c);
+		out_printf(o, "%s %s spi=0x%llx", kind,
+			   b == 0 ? "ours lost" : b == 1 ? "ours won" : b == 2 ? "peer's request crossed ours" : "found late",
+			   c);
 		break;
 	case FR_DPD_SENT:
 		out_printf(o, "msgid=%llu attempt=%llu", a, b);

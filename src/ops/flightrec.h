@@ -35,7 +35,7 @@ enum fr_event {
 	FR_CHILD_REMOVE,      /* a=SPI in, b=SPI out, c=reason (enum fr_reason) */
 	FR_REKEY_START,       /* a=kind (0=CHILD, 1=IKE), b=old SPI (in / IKE SPIi) */
 	FR_REKEY_DONE,        /* a=kind, b=old SPI, c=new SPI */
-	FR_REKEY_COLLISION,   /* a=kind, b=our nonce-losing/winning flag (1=we won), c=SPI */
+	FR_REKEY_COLLISION,   /* a=kind, b=0 ours lost, 1 ours won, 2 seen as responder, 3 seen late; c=SPI */
 	FR_DPD_SENT,          /* a=message ID, b=attempt */
 	FR_DPD_ACK,           /* a=message ID, b=round-trip ms */
 	FR_DPD_DEAD,          /* a=attempts made */

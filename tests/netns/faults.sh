@@ -66,3 +66,29 @@ for _ in range(5):
     s.sendto(ip, (dst, 0))
 PY
 }
+
+# esp_flood_from NS SRC DST COUNT [RATE_PPS] [UDP_PORT]: like esp_flood, but
+# with a forged IP source (IP_HDRINCL) and, when UDP_PORT is given, as ESP in
+# UDP (source and destination port UDP_PORT, e.g. 4500). SRC may be the
+# sender's own address or a peer's (the forged-source case).
+esp_flood_from() {
+	ip netns exec "$1" python3 - "$2" "$3" "$4" "${5:-0}" "${6:-0}" <<'PY'
+import os, socket, struct, sys, time
+src, dst, n, rate, port = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+pay = os.urandom(64)
+gap = 1.0 / rate if rate > 0 else 0
+for i in range(n):
+    spi = int.from_bytes(os.urandom(4), "big") | 0x100
+    esp = struct.pack("!II", spi, i + 1) + pay
+    if port:
+        body, proto = struct.pack("!HHHH", port, port, 8 + len(esp), 0) + esp, 17
+    else:
+        body, proto = esp, 50
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), i & 0xFFFF, 0, 64, proto, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst)) + body
+    s.sendto(ip, (dst, 0))
+    if gap:
+        time.sleep(gap)
+PY
+}

@@ -14,7 +14,10 @@ t_cleanup() {
 	for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	sleep 0.2
 	for p in "${T_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for n in "${T_NS[@]}"; do ip netns del "$n" 2>/dev/null; done
+	# ns_add runs in $(...) subshells, so T_NS may miss names: also sweep our prefix.
+	for n in "${T_NS[@]}" $(ip netns list 2>/dev/null | awk -v p="${T_PREFIX}-" 'index($1, p) == 1 {print $1}'); do
+		ip netns del "$n" 2>/dev/null
+	done
 	[ -n "${T_KEEP:-}" ] || rm -rf "$T_DIR"
 }
 trap t_cleanup EXIT

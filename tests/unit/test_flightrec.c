@@ -117,7 +117,7 @@ static void test_format(void **s)
 		"CHILD_REMOVE            spi_in=0x0000abcd spi_out=0x00001234 reason=invalid-spi\n",
 		"REKEY_START             CHILD old_spi=0xabcd\n",
 		"REKEY_DONE              IKE old_spi=0x11 new_spi=0x22\n",
-		"REKEY_COLLISION         CHILD won spi=0x99\n",
+		"REKEY_COLLISION         CHILD ours won spi=0x99\n",
 		"DPD_SENT                msgid=7 attempt=1\n",
 		"DPD_ACK                 msgid=7 rtt=12ms\n",
 		"DPD_DEAD                after 5 attempts\n",
