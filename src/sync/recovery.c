@@ -20,6 +20,7 @@
 #define TRANSIENT_WINDOW_MS 5000    /* an SPI seen this soon after a rekey/delete is a rekey blip */
 #define TRANSIENT_GRACE_MS 250      /* ...but if it keeps coming this long, act on it */
 #define PERSISTENT_AFTER_MS 10000   /* unrecovered this long: persistent */
+#define RECENT_FLOW_MS 2000         /* a flow this fresh when new SAs come up counts as repaired */
 #define PEER_BUCKET_PER_SEC 1       /* recovery initiations per static peer */
 #define PEER_BUCKET_BURST 2
 #define GLOBAL_BUCKET_PER_SEC 20    /* recovery initiations overall */
@@ -240,8 +241,12 @@ static void repair_flow(struct invalid_spi_flow *f, void *arg)
 	const struct repair *r = arg;
 	char s[INET_ADDRSTRLEN];
 
-	if (f->src != r->peer || f->cls == INVSPI_CLASS_RECOVERED || f->cls == INVSPI_CLASS_NON_PEER ||
-	    (f->action != INVSPI_ACT_NOTIFY_SENT && f->action != INVSPI_ACT_INITIATED))
+	if (f->src != r->peer || f->cls == INVSPI_CLASS_RECOVERED || f->cls == INVSPI_CLASS_NON_PEER)
+		return;
+	/* Repaired: a flow we acted on, or one still arriving when the fresh SAs
+	 * came up (after a restart, INITIAL_CONTACT repairs before we act). */
+	if (f->action != INVSPI_ACT_NOTIFY_SENT && f->action != INVSPI_ACT_INITIATED &&
+	    r->now - f->last_ms > RECENT_FLOW_MS)
 		return;
 	f->cls = INVSPI_CLASS_RECOVERED;
 	f->recovered_ms = r->now - f->first_ms;
