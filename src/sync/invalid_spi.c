@@ -263,9 +263,12 @@ void invalid_spi_show(struct out *o)
 		snprintf(spi, sizeof(spi), "0x%X(%u)", f->spi, f->spi);
 		fmt_time(f->first_real, t1, sizeof(t1));
 		fmt_time(f->last_real, t2, sizeof(t2));
-		out_printf(o, "%-15s %-15s %-24s %-5s %10llu %-8s %-8s %-15s %s\n", s, d, spi,
+		out_printf(o, "%-15s %-15s %-24s %-5s %10llu %-8s %-8s %-15s %s", s, d, spi,
 			   f->udp_encap ? "udp" : "esp", (unsigned long long)f->count, t1, t2,
 			   invalid_spi_class_name(f->cls), invalid_spi_action_name(f->action));
+		if (f->cls == INVSPI_CLASS_RECOVERED)
+			out_printf(o, " (in %llu ms)", (unsigned long long)f->recovered_ms);
+		out_printf(o, "\n");
 	}
 	free(v);
 }
