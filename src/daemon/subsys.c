@@ -2,8 +2,10 @@
  * visible at a glance. */
 #include "daemon/subsys.h"
 #include "esp/dp.h"
+#include "esp/metrics_dp.h"
 #include "esp/show_dp.h"
 #include "ike/ike.h"
+#include "ike/metrics_ike.h"
 #include "ops/config.h"
 #include "ops/eem.h"
 #include "ops/flightrec.h"
@@ -37,6 +39,8 @@ void subsys_init(void)
 {
 	dp_init();
 	glue_init();
+	metrics_dp_register();
+	metrics_ike_register();
 }
 
 void subsys_apply(const struct config *c)
@@ -50,6 +54,8 @@ void subsys_apply(const struct config *c)
 
 void subsys_shutdown(void)
 {
+	metrics_ike_unregister();
+	metrics_dp_unregister();
 	metrics_shutdown();
 	snmp_stop();
 	eem_shutdown();
