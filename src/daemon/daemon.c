@@ -33,8 +33,10 @@ static void apply_logging(const struct config *c)
 	log_set_hostname(c->hostname);
 	log_set_buffered(c->log_buffered_size, c->log_buffered_level);
 	log_clear_hosts();
+	log_set_trap_level(c->log_trap_level);
 	for (const struct cfg_log_host *h = c->log_hosts; h; h = h->next)
-		log_set_host(h->addr, h->port);
+		if (log_set_host(h->addr, h->port) < 0)
+			log_ios(LOG_SEV_WARN, "SYS", "LOGGINGHOST_FAIL", "logging host ignored: at most %d hosts", LOG_MAX_HOSTS);
 }
 
 static void apply_all(const struct config *c)

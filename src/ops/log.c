@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #define LOG_LINE_MAX 1024
-#define LOG_MAX_HOSTS 8
 #define LOG_MAX_HOOKS 8
 
 static const char *sev_names[] = {"emergencies", "alerts",        "critical",      "errors",
@@ -141,6 +140,14 @@ void log_clear_hosts(void)
 	pthread_mutex_unlock(&log_mu);
 }
 
+/* `logging trap LEVEL`: what goes to the logging hosts (IOS default: informational). */
+static int trap_level = 6;
+
+void log_set_trap_level(int level)
+{
+	trap_level = level;
+}
+
 int log_set_host(uint32_t addr_be, uint16_t port)
 {
 	int rc = 0;
@@ -166,7 +173,7 @@ static void send_hosts(int sev, const char *body)
 	localtime_r(&t, &tm);
 	int n = snprintf(pkt, sizeof(pkt), "<%d>%s %2d %02d:%02d:%02d %s insyncd: %s", 23 * 8 + sev,
 			 mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, hostname, body);
-	if (n < 0)
+	if (n < 0 || sev > trap_level)
 		return;
 	if ((size_t)n >= sizeof(pkt))
 		n = sizeof(pkt) - 1;

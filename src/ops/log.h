@@ -31,7 +31,10 @@ void log_set_syslog(int on);
 /* Buffered ring of `size` bytes keeping lines at or below `level`; size 0 disables. */
 int log_set_buffered(size_t size, int level);
 /* Remote syslog over UDP (RFC 3164 framing); addr 0 removes. */
+#define LOG_MAX_HOSTS 8 /* logging hosts in use; more are refused with a warning */
 int log_set_host(uint32_t addr_be, uint16_t port);
+/* Highest severity (0-7) sent to logging hosts (`logging trap`, default 6). */
+void log_set_trap_level(int level);
 void log_clear_hosts(void);
 void log_set_hostname(const char *name);
 /* Print the "show logging" view. */

@@ -31,7 +31,9 @@
 struct spi_hist {
 	uint32_t spi, peer;
 	uint64_t ms;
+	int reserved; /* handed to IKE, not installed yet (else: removed) */
 };
+enum { HIST_RESERVED = 1, HIST_REMOVED };
 
 struct peer_state {
 	uint32_t peer;
@@ -69,18 +71,21 @@ static struct peer_state *peer_get(uint32_t peer, int create)
 	return p;
 }
 
-static void hist_add(uint32_t peer, uint32_t spi, uint64_t now)
+static void hist_add(uint32_t peer, uint32_t spi, uint64_t now, int reserved)
 {
 	if (spi == 0)
 		return;
 	struct spi_hist *h = &hist[(spi * 2654435761u) % HIST_SLOTS];
-	*h = (struct spi_hist){spi, peer, now};
+	*h = (struct spi_hist){spi, peer, now, reserved};
 }
 
+/* HIST_RESERVED, HIST_REMOVED, or 0 when the SPI is not a recent one of peer's. */
 static int hist_recent(uint32_t peer, uint32_t spi, uint64_t now)
 {
 	const struct spi_hist *h = &hist[(spi * 2654435761u) % HIST_SLOTS];
-	return h->spi == spi && h->peer == peer && now - h->ms < TRANSIENT_WINDOW_MS;
+	if (h->spi != spi || h->peer != peer || now - h->ms >= TRANSIENT_WINDOW_MS)
+		return 0;
+	return h->reserved ? HIST_RESERVED : HIST_REMOVED;
 }
 
 static const char *ip(uint32_t a, char *buf)
@@ -106,13 +111,13 @@ void recovery_sa_installed(uint32_t peer, uint32_t spi_in, uint32_t spi_out)
 
 void recovery_spi_reserved(uint32_t peer, uint32_t spi)
 {
-	hist_add(peer, spi, loop_now_ms());
+	hist_add(peer, spi, loop_now_ms(), 1);
 }
 
 void recovery_sa_removed(uint32_t peer, uint32_t spi_in, uint32_t spi_out)
 {
 	uint64_t now = loop_now_ms();
-	hist_add(peer, spi_in, now);
+	hist_add(peer, spi_in, now, 0);
 	peer_get(peer, 1)->last_change_ms = now;
 }
 
@@ -212,10 +217,24 @@ static void on_flow(struct invalid_spi_flow *f, int is_new, void *arg)
 		return;
 	}
 	if (f->cls == INVSPI_CLASS_UNKNOWN || f->cls == INVSPI_CLASS_REKEY_TRANSIENT) {
-		int transient = hist_recent(f->src, f->spi, now) ||
-				(p && now - p->last_change_ms < TRANSIENT_WINDOW_MS && is_new);
-		if (transient && now - f->first_ms < TRANSIENT_GRACE_MS) {
-			/* A rekey blip: a few packets on an SA that just went away. */
+		int h = hist_recent(f->src, f->spi, now);
+		if (h == HIST_RESERVED) {
+			/* Our new SPI, used before its exchange completed: never a reason to
+			 * act (the seeds' CSCvn31824 deleted the new SA here). */
+			f->cls = INVSPI_CLASS_REKEY_TRANSIENT;
+			return;
+		}
+		if (h == HIST_REMOVED) {
+			/* An SA we removed after its grace period: the peer still sends on
+			 * it. Transient by origin, but tell the peer now (harmless if it
+			 * has moved on already). */
+			f->cls = INVSPI_CLASS_REKEY_TRANSIENT;
+			act(f, now);
+			return;
+		}
+		if (p && now - p->last_change_ms < TRANSIENT_WINDOW_MS && is_new &&
+		    now - f->first_ms < TRANSIENT_GRACE_MS) {
+			/* An unknown SPI right after a rekey: give it a moment. */
 			f->cls = INVSPI_CLASS_REKEY_TRANSIENT;
 			return;
 		}

@@ -78,18 +78,19 @@ check "rsyslogd listens on udp $SYSLOG_ADDR:$SYSLOG_PORT" wait_for 10 bash -c \
 # ---- the configs: the examples plus the lab's syslog host ----
 # The examples name no syslog host; the seed sends the debugs to one, so the
 # copies gain `logging host` (on a port above 1023, as the rsyslogd here is
-# configured like an unprivileged one). Nothing else changes. SNMP stays as
+# configured like an unprivileged one) and `logging trap debugging` (as on
+# IOS, debugs reach a syslog server only at that trap level). Nothing else changes. SNMP stays as
 # written (`snmp-server manager` on 162, traps to 162): each daemon has a
 # namespace of its own, so port 162 is free and neither
 # INSYNC_SNMP_TRAP_PORT nor `snmp-server manager port N` is needed.
 for side in hub spoke; do
-	sed "/^logging buffered /a logging host $SYSLOG_ADDR transport udp port $SYSLOG_PORT" \
+	sed "/^logging buffered /a logging host $SYSLOG_ADDR transport udp port $SYSLOG_PORT\nlogging trap debugging" \
 		"$ROOT/examples/eem-$side.conf" >"$T_DIR/eem-$side.conf"
 done
-check "config copies differ from the examples by the logging host line only" bash -c "
+check "config copies differ from the examples by the logging host and trap lines only" bash -c "
 	for s in hub spoke; do
-		[ \"\$(diff '$ROOT/examples/eem-'\$s.conf '$T_DIR/eem-'\$s.conf | grep '^[<>]')\" = \
-		  '> logging host $SYSLOG_ADDR transport udp port $SYSLOG_PORT' ] || exit 1
+		[ \"\$(diff '$ROOT/examples/eem-'\$s.conf '$T_DIR/eem-'\$s.conf | grep '^[<>]' | tr '\n' '|')\" = \
+		  '> logging host $SYSLOG_ADDR transport udp port $SYSLOG_PORT|> logging trap debugging|' ] || exit 1
 	done"
 
 start_insyncd "$HUB" hub "$T_DIR/eem-hub.conf" || { fail "hub daemon start"; exit 1; }
