@@ -112,6 +112,21 @@ ms=$(first_reply_after swkill "$t0")
 report "(a) insync killed -9 and restarted, peer strongSwan: traffic back ${ms:-never} ms after restart"
 check "(a) strongSwan peer: traffic back within 5 s of insync's restart" [ -n "$ms" ] && [ "$ms" -lt 5000 ]
 check "(a) strongSwan keeps exactly one IKE SA" bash -c "[ \$(swanctl --list-sas --uri unix://$T_DIR/sw-b/charon.vici | grep -c 'site-b:.*ESTABLISHED') = 1 ]"
+
+# strongSwan killed -9 and restarted (it does not initiate): insync's
+# on-demand DPD (dpd 10 2) finds the dead peer and re-establishes.
+ping_start "$A" 10.0.1.1 10.0.2.1 swdead
+sleep 1
+sw_kill b
+sleep 1
+sw_start "$B" b "$SW/strongswan.conf" "$SW/swanctl.conf" || fail "charon restart"
+t0=$(now_epoch)
+wait_for 45 bash -c "[ -n \"\$(awk -v a=$t0 -F'[][]' '/bytes from/ && \$2+0 > a' $T_DIR/ping-swdead)\" ]"
+ping_stop swdead
+ms=$(first_reply_after swdead "$t0")
+report "(a) strongSwan killed -9 and restarted: traffic back ${ms:-never} ms after its restart (insync DPD 10 s on-demand, retry 2 s)"
+check "(a) strongSwan restarted: recovered within insync's DPD bound (<40 s)" [ -n "$ms" ] && [ "$ms" -lt 40000 ]
+check "(a) strongSwan restarted: insync logged the dead peer" grep -q 'PEER_DEAD' "$T_DIR/a.log"
 kill "$PID_a"; wait "$PID_a" 2>/dev/null
 check "no sanitizer reports (A, strongSwan run)" no_sanitizer_errors "$T_DIR/a.log"
 sw_kill b
