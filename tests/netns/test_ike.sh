@@ -17,7 +17,8 @@ nsa() { ctl "$1" show crypto ikev2 sa | grep -c READY; }
 spi_out() { ctl "$1" show crypto ikev2 sa detail | sed -n 's/.*Child sa: spi in 0x\([0-9A-F]*\) out 0x\([0-9A-F]*\), INSTALLED.*/\2/p' | head -1; }
 
 export INSYNC_TEST_HOOKS=1
-start_insyncd "$A" a "$ROOT/examples/site-a.conf" || exit 1
+cp "$ROOT/examples/site-a.conf" "$T_DIR/a.conf"
+start_insyncd "$A" a "$T_DIR/a.conf" || exit 1
 start_insyncd "$B" b "$ROOT/examples/site-b.conf" || exit 1
 check "A: IKE SA READY" wait_for 15 ready a
 check "B: IKE SA READY" wait_for 5 ready b
@@ -36,6 +37,17 @@ ctl a test crypto rekey child 0 >/dev/null
 wait $pp
 check "CHILD_SA rekeyed (new outbound SPI on A)" bash -c "[ -n \"$(spi_out a)\" ] && [ \"$(spi_out a)\" != '$old' ]"
 check "no loss during CHILD_SA rekey" grep -q ' 0% packet loss' "$T_DIR/ping1"
+
+# Reload: an unchanged tunnel keeps its SAs; a changed one is renegotiated.
+before=$(spi_out a)
+ctl a reload >/dev/null
+sleep 0.5
+check "reload, same config: the tunnel's SAs are left alone" [ "$(spi_out a)" = "$before" ]
+sed -i 's/^ set security-association lifetime seconds 1800/ set security-association lifetime seconds 900/' "$T_DIR/a.conf"
+ctl a reload >/dev/null
+check "reload, changed ipsec profile: the tunnel is renegotiated" wait_for 10 bash -c "s=\$('$INSYNCCTL' -S $T_DIR/a.sock show crypto ikev2 sa detail | sed -n 's/.*INSTALLED.*age [0-9]*\/\([0-9]*\) sec/\1/p'); [ \"\$s\" = 900 ]"
+check "reload, changed: traffic flows" wait_for 10 ping_ab
+check "reload, changed: one IKE SA each side" wait_for 10 bash -c "[ \$('$INSYNCCTL' -S $T_DIR/a.sock show crypto ikev2 sa | grep -c READY) = 1 ] && [ \$('$INSYNCCTL' -S $T_DIR/b.sock show crypto ikev2 sa | grep -c READY) = 1 ]"
 
 ctl a clear crypto session >/dev/null
 check "clear crypto session: B has no IKE SA left" wait_for 10 bash -c "! '$INSYNCCTL' -S '$T_DIR/b.sock' show crypto ikev2 sa | grep -q READY"
