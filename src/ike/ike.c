@@ -110,14 +110,14 @@ static void ike_dpd_from(const struct ike *ike, const struct ike_prof *p, struct
 	}
 }
 
-void ike_peercfg_from_tun(struct ike *ike, const struct ike_tun *t, struct ike_peercfg *pc)
+void ike_peercfg_from_tun(struct ike *ike, const struct ike_tun *t, uint32_t local, struct ike_peercfg *pc)
 {
 	const struct ike_prof *p = ike_prof_find(ike, t->prof);
 
 	memset(pc, 0, sizeof(*pc));
 	pc->tunnel = t->num;
 	snprintf(pc->prof, sizeof(pc->prof), "%s", t->prof);
-	ike_id_from_cfg(p ? &p->local : NULL, t->src, &pc->local_id);
+	ike_id_from_cfg(p ? &p->local : NULL, local, &pc->local_id);
 	pc->ike_lifetime = p && p->lifetime ? p->lifetime : 86400;
 	ike_dpd_from(ike, p, pc);
 	pc->esp = t->esp;
@@ -439,7 +439,7 @@ int ike_x_initiate(struct ike *ike, unsigned num)
 		return -1;
 	if (!(sa = ike_sa_new(ike, 1, local, 500, t->dst, 500)))
 		return -1;
-	ike_peercfg_from_tun(ike, t, &sa->pc);
+	ike_peercfg_from_tun(ike, t, local, &sa->pc);
 	sa->have_pc = 1;
 	sa->send_ic = !t->contacted || t->force_ic;
 	t->force_ic = 0;

@@ -235,7 +235,7 @@ struct ike_tun *ike_tun_by_peer(struct ike *ike, uint32_t peer);
 const struct ike_prof *ike_prof_find(const struct ike *ike, const char *name);
 void ike_emit(struct ike_sa *sa, int ev, uint32_t spi);
 uint32_t ike_jitter(uint32_t base_ms, unsigned pct);
-void ike_peercfg_from_tun(struct ike *ike, const struct ike_tun *t, struct ike_peercfg *pc);
+void ike_peercfg_from_tun(struct ike *ike, const struct ike_tun *t, uint32_t local, struct ike_peercfg *pc);
 void ike_id_from_cfg(const struct cfg_identity *c, uint32_t local, struct ike_id *id);
 void ike_tun_sa_gone(struct ike_sa *sa, int retry);
 void ike_tun_sa_up(struct ike_sa *sa);

@@ -389,7 +389,7 @@ void task_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 	{
 		struct ike_tun *t = ike_tun_by_peer(sa->ike, sa->peer);
 		if (t && !strcmp(t->prof, p->name))
-			ike_peercfg_from_tun(sa->ike, t, &sa->pc);
+			ike_peercfg_from_tun(sa->ike, t, sa->local, &sa->pc);
 		else
 			ike_peercfg_from_prof(sa->ike, p, sa->local, &sa->pc);
 		sa->have_pc = 1;
