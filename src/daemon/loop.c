@@ -31,6 +31,11 @@ uint64_t loop_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t loop_scaled_ms(uint64_t ms)
+{
+	return ms * time_scale / 1000;
+}
+
 void loop_set_time_scale(unsigned per_mille)
 {
 	time_scale = per_mille ? per_mille : 1000;

@@ -45,4 +45,6 @@ int64_t timer_next_delay(uint64_t now_ms);
 
 /* Test hook: multiply all timer delays by scale/1000 (INSYNC_TIME_SCALE env, per mille). */
 void loop_set_time_scale(unsigned per_mille);
+/* A duration as timers see it under that scale (for durations compared with loop_now_ms). */
+uint64_t loop_scaled_ms(uint64_t ms);
 #endif

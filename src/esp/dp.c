@@ -65,6 +65,27 @@ struct dp_tunnel *dp_tunnel_find(unsigned num)
 
 /* ---- worker threads ---- */
 
+/* An outbound SA appeared somewhere: send what this worker's queues hold. */
+static void worker_flush_held(struct worker *w)
+{
+	int idx = (int)(w - workers);
+
+	for (uint32_t i = 0; i < DP_MAX_HANDLES; i++) {
+		struct dp_tunq *q;
+		if (hslots[i].worker == idx && (q = atomic_load(&hslots[i].q)) && q->hold && q->hold->n)
+			dp_pkt_hold_flush(w->pkt, q);
+	}
+}
+
+void dp_workers_wake(void)
+{
+	uint64_t one = 1;
+
+	for (int i = 0; i < nworkers; i++)
+		if (workers[i].wake_fd >= 0 && write(workers[i].wake_fd, &one, sizeof(one)) < 0)
+			continue; /* the counter is full: a wake is pending anyway */
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -92,6 +113,7 @@ static void *worker_main(void *arg)
 			if (h == H_WAKE) {
 				if (read(w->wake_fd, &v, sizeof(v)) < 0)
 					continue;
+				worker_flush_held(w);
 			} else if (h == H_RAW) {
 				dp_pkt_raw(w->pkt);
 			} else if (h == H_UDP) {
@@ -140,6 +162,7 @@ static void tunq_free(void *p)
 		return;
 	if (q->fd >= 0)
 		close(q->fd);
+	free(q->hold);
 	free(q);
 }
 
@@ -205,8 +228,10 @@ static struct dp_tunnel *tunnel_create(unsigned num)
 		goto out;
 	for (int i = 0; i < nworkers; i++) {
 		struct dp_tunq *q = calloc(1, sizeof(*q));
-		if (!q)
+		if (!q || !(q->hold = calloc(1, sizeof(*q->hold)))) {
+			free(q);
 			goto out;
+		}
 		q->num = num;
 		q->st = t->st;
 		q->fd = tun_open(t->name, &t->ifindex);

@@ -32,6 +32,8 @@ struct dp_sa_path {
 int dp_sa_install_in(unsigned tunnel, struct esp_sa *sa, const struct dp_sa_path *path);
 /* Atomically replace the tunnel's outbound SA (takes ownership; old one freed after grace). */
 int dp_sa_set_out(unsigned tunnel, struct esp_sa *sa, const struct dp_sa_path *path);
+/* Wake every worker so it sends packets held while the tunnel had no SA. */
+void dp_workers_wake(void);
 /* Remove an inbound SA after grace_ms (0 = now). */
 int dp_sa_remove_in(uint32_t spi, uint32_t grace_ms);
 /* Drop the tunnel's outbound SA (packets then count as ESP_DROP_NO_OUT_SA and raise DP_EV_NEED_SA). */

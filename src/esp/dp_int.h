@@ -26,6 +26,7 @@ struct dp_stats {
 	_Atomic uint64_t esp_in, esp_out, udp_in, raw_in;
 	_Atomic uint64_t keepalives, ike_in, ike_out, ike_misrouted;
 	_Atomic uint64_t tun_gso, tun_trunc, ev_dropped, rx_trunc, not_ipv4;
+	_Atomic uint64_t held, held_sent, held_expired;
 };
 extern struct dp_stats dp_stats;
 
@@ -34,12 +35,27 @@ static inline void dp_stat_add(_Atomic uint64_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+/* Packets routed into a tunnel that has no outbound SA yet (not up, or idle
+ * timed out) wait here while IKE works, instead of being dropped. Owned by the
+ * worker that reads the queue; sent when the SA is installed. */
+#define DP_HOLD_MAX 8
+#define DP_HOLD_MS 5000 /* older held packets are dropped */
+struct dp_hold {
+	int n;
+	uint16_t len[DP_HOLD_MAX];
+	uint64_t ms[DP_HOLD_MAX];
+	uint8_t buf[DP_HOLD_MAX][DP_BUF_SIZE];
+};
+
 /* A TUN queue as the packet path sees it; freed (fd closed) after a grace period. */
 struct dp_tunq {
 	int fd;
 	unsigned num;
 	struct sad_tun *st;
+	struct dp_hold *hold;
 };
+
+
 
 /* A tunnel device, owned by the control thread (dp.c). */
 struct dp_tunnel {
@@ -150,6 +166,8 @@ void dp_events_kick(int ring);
 /* --- dp_pkt.c (the per-thread packet path) --- */
 struct dp_thread;
 struct dp_thread *dp_pkt_new(int idx);
+/* Send what q holds if its tunnel has an outbound SA now (worker thread). */
+void dp_pkt_hold_flush(struct dp_thread *t, struct dp_tunq *q);
 void dp_pkt_free(struct dp_thread *t);
 /* Handle readiness of the raw socket, UDP socket or a TUN queue. */
 void dp_pkt_raw(struct dp_thread *t);

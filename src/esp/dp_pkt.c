@@ -333,8 +333,16 @@ static void esp_out(struct dp_thread *t, struct dp_tunq *q, uint8_t *buf, size_t
 	}
 	if (!(s = sad_out(st))) {
 		uint64_t last = atomic_load_explicit(&st->need_sa_ms, memory_order_relaxed);
-		drop(ESP_DROP_NO_OUT_SA, NULL);
-		dp_stat_add(&st->ctr.out_drops, 1);
+		struct dp_hold *h = q->hold;
+		if (h && h->n < DP_HOLD_MAX && buf != h->buf[h->n] && len <= DP_BUF_SIZE - ESP_HEADROOM - ESP_TAILROOM) {
+			memcpy(h->buf[h->n] + ESP_HEADROOM, ip, len);
+			h->len[h->n] = (uint16_t)len;
+			h->ms[h->n++] = t->now_ms;
+			dp_stat_add(&dp_stats.held, 1);
+		} else {
+			drop(ESP_DROP_NO_OUT_SA, NULL);
+			dp_stat_add(&st->ctr.out_drops, 1);
+		}
 		/* At most one "need SA" a second per tunnel: IKE needs one nudge. */
 		if (!last || t->now_ms - last >= 1000) {
 			struct dp_event ev;
@@ -374,10 +382,35 @@ static void esp_out(struct dp_thread *t, struct dp_tunq *q, uint8_t *buf, size_t
 		raise_once(t, s, SAD_F_KB_EV, DP_EV_LIFETIME_KB);
 }
 
+void dp_pkt_hold_flush(struct dp_thread *t, struct dp_tunq *q)
+{
+	struct dp_hold *h = q->hold;
+	int n;
+
+	if (!h || !h->n || !sad_out(q->st))
+		return;
+	n = h->n;
+	h->n = 0; /* esp_out below must not hold again into these slots */
+	for (int i = 0; i < n; i++) {
+		if (t->now_ms - h->ms[i] > DP_HOLD_MS) {
+			dp_stat_add(&dp_stats.held_expired, 1);
+			drop(ESP_DROP_NO_OUT_SA, NULL);
+			continue;
+		}
+		esp_out(t, q, h->buf[i], h->len[i]);
+		dp_stat_add(&dp_stats.held_sent, 1);
+	}
+	if (t->raw.n)
+		tx_flush(&t->raw, dp_xmit.raw_fd);
+	if (t->udp.n)
+		tx_flush(&t->udp, dp_xmit.udp_fd);
+}
+
 void dp_pkt_tun(struct dp_thread *t, struct dp_tunq *q)
 {
 	const size_t cap = DP_BUF_SIZE - ESP_HEADROOM - ESP_TAILROOM;
 
+	dp_pkt_hold_flush(t, q); /* keep order: what waited goes first */
 	for (int round = 0; round < 4; round++) {
 		int i = 0, n, tries = 0;
 		/* Bounded even when every read is a refused packet. */

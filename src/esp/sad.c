@@ -491,7 +491,11 @@ int dp_sa_install_in(unsigned tunnel, struct esp_sa *sa, const struct dp_sa_path
 
 int dp_sa_set_out(unsigned tunnel, struct esp_sa *sa, const struct dp_sa_path *path)
 {
-	return sad_set_out(tunnel, sa, path, 0, sad_now_ms());
+	int rc = sad_set_out(tunnel, sa, path, 0, sad_now_ms());
+
+	if (rc == 0)
+		dp_workers_wake(); /* packets held for this tunnel can go now */
+	return rc;
 }
 
 int dp_sa_remove_in(uint32_t spi, uint32_t grace_ms)

@@ -299,7 +299,7 @@ static void dpd_idle(struct ike_sa *sa, uint64_t now)
 		last = i > o ? i : o;
 		if (last < c->created_ms)
 			last = c->created_ms;
-		if (now - last >= (uint64_t)idle * 1000) {
+		if (now - last >= loop_scaled_ms((uint64_t)idle * 1000)) {
 			log_ios(LOG_SEV_INFO, "CRYPTO", "IPSEC_SA_IDLE",
 				"CHILD_SA spi in 0x%08X out 0x%08X idle for %u s: deleting", c->ci.spi_in,
 				c->ci.spi_out, idle);
@@ -311,7 +311,7 @@ static void dpd_idle(struct ike_sa *sa, uint64_t now)
 static void dpd_tick(struct timer *t, void *arg)
 {
 	struct ike_sa *sa = arg;
-	uint64_t now = loop_now_ms(), in, out, last_in, iv = (uint64_t)sa->pc.dpd_interval * 1000;
+	uint64_t now = loop_now_ms(), in, out, last_in, iv = loop_scaled_ms((uint64_t)sa->pc.dpd_interval * 1000);
 
 	if (sa->destroyed || sa->state != IKE_SA_ESTABLISHED) {
 		timer_arm(t, DPD_TICK_MS);
