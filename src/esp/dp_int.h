@@ -26,6 +26,8 @@ struct dp_stats {
 	_Atomic uint64_t esp_in, esp_out, udp_in, raw_in;
 	_Atomic uint64_t keepalives, ike_in, ike_out, ike_misrouted;
 	_Atomic uint64_t tun_gso, tun_trunc, ev_dropped, rx_trunc, not_ipv4;
+	_Atomic uint64_t tun_tso; /* TCPv4 super-packets read and segmented */
+	_Atomic uint64_t tun_writes, tun_merged; /* TUN writes; packets merged into them by GRO */
 	_Atomic uint64_t held, held_sent, held_expired;
 };
 extern struct dp_stats dp_stats;
@@ -89,9 +91,10 @@ int dp_nthreads(void);
  * non-blocking; *ifindex gets the device's index. Returns the fd or -1. */
 int tun_open(const char *name, int *ifindex);
 /* Read one packet to dst (cap bytes); handles the virtio_net_hdr: finishes a
- * partial checksum, refuses GSO super-packets. >0 length, 0 nothing/dropped
- * (counted), -1 EAGAIN. */
-int tun_read(int fd, uint8_t *dst, size_t cap);
+ * partial checksum; an IPv4/TCP super-packet comes back whole with its MSS in
+ * *gso_mss (0 for a plain packet). >0 length, 0 nothing/dropped (counted),
+ * -1 EAGAIN. */
+int tun_read(int fd, uint8_t *dst, size_t cap, uint16_t *gso_mss);
 /* Write one IP packet with a zero virtio_net_hdr in front. 0 or -1. */
 int tun_write(int fd, const uint8_t *p, size_t len);
 

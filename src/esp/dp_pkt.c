@@ -16,7 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "esp/dp_int.h"
+#include "esp/gro.h"
+#include "esp/gso.h"
 #include "util/buf.h"
+
+#define TUN_READ_MAX 65536 /* a TSO super-packet */
 
 #define IFC_SLOTS 8
 
@@ -38,6 +42,8 @@ struct dp_thread {
 	int idx; /* event ring */
 	uint64_t now_ms;
 	uint8_t (*buf)[DP_BUF_SIZE];
+	uint8_t *big; /* one TUN read, before segmentation */
+	struct gro *gro; /* decrypted TCP segments, merged before the TUN write */
 	struct mmsghdr rx[DP_BATCH];
 	struct iovec rxiov[DP_BATCH];
 	struct sockaddr_in rxname[DP_BATCH];
@@ -55,7 +61,10 @@ struct dp_thread *dp_pkt_new(int idx)
 
 	if (!t)
 		return NULL;
-	if (posix_memalign((void **)&t->buf, 64, (size_t)DP_BATCH * DP_BUF_SIZE)) {
+	if (posix_memalign((void **)&t->buf, 64, (size_t)DP_BATCH * DP_BUF_SIZE) ||
+	    posix_memalign((void **)&t->big, 64, TUN_READ_MAX) || !(t->gro = calloc(1, sizeof(*t->gro)))) {
+		free(t->buf);
+		free(t->big);
 		free(t);
 		return NULL;
 	}
@@ -68,6 +77,8 @@ void dp_pkt_free(struct dp_thread *t)
 	if (!t)
 		return;
 	free(t->buf);
+	free(t->big);
+	free(t->gro);
 	free(t);
 }
 
@@ -125,6 +136,32 @@ static void raise_once(struct dp_thread *t, struct sad_sa *s, int flag, enum dp_
 
 /* ---- inbound ---- */
 
+/* GRO's writes, with the datapath counters kept in step. */
+static void dp_gro_count(struct dp_thread *t, uint64_t w0, uint64_t s0)
+{
+	if (t->gro->writes != w0) {
+		dp_stat_add(&dp_stats.tun_writes, t->gro->writes - w0);
+		dp_stat_add(&dp_stats.tun_merged, t->gro->segs_out - s0);
+	}
+}
+
+static int dp_gro_add(struct dp_thread *t, int fd, const uint8_t *p, size_t len)
+{
+	uint64_t w0 = t->gro->writes, s0 = t->gro->segs_out;
+	int rc = gro_add(t->gro, fd, p, len);
+	dp_gro_count(t, w0, s0);
+	return rc;
+}
+
+static void dp_gro_flush(struct dp_thread *t)
+{
+	uint64_t w0 = t->gro->writes, s0 = t->gro->segs_out, e0 = t->gro->errors;
+	gro_flush(t->gro);
+	dp_gro_count(t, w0, s0);
+	if (t->gro->errors != e0)
+		dp_stat_add(&dp_stats.drops[ESP_DROP_TUN_ERR], t->gro->errors - e0);
+}
+
 static void esp_in(struct dp_thread *t, uint8_t *p, size_t len, uint32_t src, uint32_t dst,
 		   uint16_t sport, uint16_t dport, int udp, int ifindex)
 {
@@ -163,7 +200,7 @@ static void esp_in(struct dp_thread *t, uint8_t *p, size_t len, uint32_t src, ui
 		return;
 	}
 	fd = atomic_load_explicit(&s->tun->tun_fd, memory_order_acquire);
-	if (fd < 0 || tun_write(fd, p + off, ilen)) {
+	if (fd < 0 || dp_gro_add(t, fd, p + off, ilen)) {
 		drop(ESP_DROP_TUN_ERR, s);
 		dp_stat_add(&s->tun->ctr.in_drops, 1);
 		return;
@@ -204,7 +241,7 @@ void dp_pkt_raw(struct dp_thread *t)
 	for (int round = 0; round < 4; round++) {
 		int n = rx_batch(t, dp_xmit.raw_fd);
 		if (n <= 0)
-			return;
+			break;
 		dp_stat_add(&dp_stats.raw_in, (uint64_t)n);
 		for (int i = 0; i < n; i++) {
 			struct msghdr *m = &t->rx[i].msg_hdr;
@@ -238,8 +275,9 @@ void dp_pkt_raw(struct dp_thread *t)
 			esp_in(t, t->buf[i] + ihl, tot - ihl, src, dst, 0, 0, 0, ifindex);
 		}
 		if (n < DP_BATCH)
-			return;
+			break;
 	}
+	dp_gro_flush(t);
 }
 
 void dp_pkt_udp(struct dp_thread *t)
@@ -247,7 +285,7 @@ void dp_pkt_udp(struct dp_thread *t)
 	for (int round = 0; round < 4; round++) {
 		int n = rx_batch(t, dp_xmit.udp_fd);
 		if (n <= 0)
-			return;
+			break;
 		dp_stat_add(&dp_stats.udp_in, (uint64_t)n);
 		for (int i = 0; i < n; i++) {
 			struct msghdr *m = &t->rx[i].msg_hdr;
@@ -274,8 +312,9 @@ void dp_pkt_udp(struct dp_thread *t)
 			       ntohs(t->rxname[i].sin_port), 4500, 1, ifindex);
 		}
 		if (n < DP_BATCH)
-			return;
+			break;
 	}
+	dp_gro_flush(t);
 }
 
 /* ---- outbound ---- */
@@ -406,28 +445,56 @@ void dp_pkt_hold_flush(struct dp_thread *t, struct dp_tunq *q)
 		tx_flush(&t->udp, dp_xmit.udp_fd);
 }
 
+static void tx_flush_all(struct dp_thread *t)
+{
+	if (t->raw.n)
+		tx_flush(&t->raw, dp_xmit.raw_fd);
+	if (t->udp.n)
+		tx_flush(&t->udp, dp_xmit.udp_fd);
+}
+
 void dp_pkt_tun(struct dp_thread *t, struct dp_tunq *q)
 {
 	const size_t cap = DP_BUF_SIZE - ESP_HEADROOM - ESP_TAILROOM;
+	int i = 0;
 
 	dp_pkt_hold_flush(t, q); /* keep order: what waited goes first */
-	for (int round = 0; round < 4; round++) {
-		int i = 0, n, tries = 0;
-		/* Bounded even when every read is a refused packet. */
-		while (i < DP_BATCH && tries++ < 2 * DP_BATCH) {
-			n = tun_read(q->fd, t->buf[i] + ESP_HEADROOM, cap);
-			if (n < 0)
-				break;
-			if (n == 0)
-				continue; /* dropped and counted by tun_read; slot reused */
+	/* Bounded: at most 4 bursts of reads, even when every read is refused. */
+	for (int reads = 0; reads < 4 * DP_BATCH; reads++) {
+		struct gso_tcp4 g;
+		uint16_t mss;
+		size_t sl;
+		int n = tun_read(q->fd, t->big, TUN_READ_MAX, &mss);
+
+		if (n < 0)
+			break;
+		if (n == 0)
+			continue; /* dropped and counted by tun_read */
+		if (!mss) {
+			if ((size_t)n > cap) {
+				dp_stat_add(&dp_stats.tun_trunc, 1);
+				continue;
+			}
+			memcpy(t->buf[i] + ESP_HEADROOM, t->big, (size_t)n);
 			esp_out(t, q, t->buf[i], (size_t)n);
-			i++;
+			if (++i == DP_BATCH) {
+				tx_flush_all(t);
+				i = 0;
+			}
+			continue;
 		}
-		if (t->raw.n)
-			tx_flush(&t->raw, dp_xmit.raw_fd);
-		if (t->udp.n)
-			tx_flush(&t->udp, dp_xmit.udp_fd);
-		if (i < DP_BATCH)
-			return;
+		if (gso_tcp4_init(&g, t->big, (size_t)n, mss)) {
+			drop(ESP_DROP_INNER, NULL);
+			continue;
+		}
+		dp_stat_add(&dp_stats.tun_tso, 1);
+		while ((sl = gso_tcp4_next(&g, t->buf[i] + ESP_HEADROOM, cap)) > 0) {
+			esp_out(t, q, t->buf[i], sl);
+			if (++i == DP_BATCH) {
+				tx_flush_all(t);
+				i = 0;
+			}
+		}
 	}
+	tx_flush_all(t);
 }

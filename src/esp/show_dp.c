@@ -235,9 +235,11 @@ static int cmd_show_drops(struct exec_ctx *ctx, int argc, char **argv, struct ou
 	out_printf(o, "IKE on 4500 in %llu out %llu, misrouted %llu, port steering %s\n",
 		   LD(dp_stats.ike_in), LD(dp_stats.ike_out), LD(dp_stats.ike_misrouted),
 		   dp_xmit.steered ? "on" : "OFF");
-	out_printf(o, "TUN: GSO refused %llu, truncated %llu, not IP %llu; rx truncated %llu; "
-		      "events dropped %llu\n",
-		   LD(dp_stats.tun_gso), LD(dp_stats.tun_trunc), LD(dp_stats.not_ipv4),
+	out_printf(o, "TUN writes %llu carrying %llu packets (GRO)\n", LD(dp_stats.tun_writes),
+		   LD(dp_stats.tun_merged));
+	out_printf(o, "TUN: TCP super-packets segmented %llu, GSO refused %llu, truncated %llu, not IP %llu; "
+		      "rx truncated %llu; events dropped %llu\n",
+		   LD(dp_stats.tun_tso), LD(dp_stats.tun_gso), LD(dp_stats.tun_trunc), LD(dp_stats.not_ipv4),
 		   LD(dp_stats.rx_trunc), LD(dp_stats.ev_dropped));
 	return 0;
 }

@@ -1,11 +1,12 @@
-/* TUN devices for TunnelN: one fd per queue, opened ready for offloads.
+/* TUN devices for TunnelN: one fd per queue, with offloads.
  *
- * Every read and write carries a struct virtio_net_hdr (IFF_VNET_HDR). No
- * offloads are switched on yet (TUNSETOFFLOAD), so the kernel hands us plain
- * packets; the header is still honoured so that enabling TSO/USO later (issue
- * 7: segment super-packets, then encrypt each segment) changes tun_read only:
- *  - VIRTIO_NET_HDR_F_NEEDS_CSUM: the checksum is finished here in software;
- *  - a GSO type other than NONE: refused and counted (we never asked for it). */
+ * Every read and write carries a struct virtio_net_hdr (IFF_VNET_HDR), and
+ * TUNSETOFFLOAD(CSUM|TSO4) lets the kernel hand us IPv4/TCP super-packets of
+ * up to 64 KiB (gso.c cuts them into MSS-sized segments before encryption):
+ *  - VIRTIO_NET_HDR_F_NEEDS_CSUM on a plain packet: the checksum is finished
+ *    here in software;
+ *  - GSO TCPv4: returned with its MSS, checksums are the segmenter's job;
+ *  - any other GSO type: refused and counted (we never asked for it). */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -33,6 +34,8 @@ int tun_open(const char *name, int *ifindex)
 	memcpy(ifr.ifr_name, name, strlen(name) + 1);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0)
 		goto out;
+	/* Super-packets when the kernel can: without it we still work per packet. */
+	ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4));
 	if (ifindex && (*ifindex = (int)if_nametoindex(name)) == 0)
 		goto out;
 	rc = 0;
@@ -61,7 +64,7 @@ static uint16_t csum_fold(const uint8_t *p, size_t len)
 	return (uint16_t)s;
 }
 
-int tun_read(int fd, uint8_t *dst, size_t cap)
+int tun_read(int fd, uint8_t *dst, size_t cap, uint16_t *gso_mss)
 {
 	struct virtio_net_hdr vh;
 	struct iovec iov[2] = {{&vh, sizeof(vh)}, {dst, cap}};
@@ -77,6 +80,11 @@ int tun_read(int fd, uint8_t *dst, size_t cap)
 		/* Could be cut short: never encrypt a truncated packet. */
 		dp_stat_add(&dp_stats.tun_trunc, 1);
 		return 0;
+	}
+	*gso_mss = 0;
+	if ((vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4 && vh.gso_size) {
+		*gso_mss = vh.gso_size;
+		return (int)len;
 	}
 	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
 		dp_stat_add(&dp_stats.tun_gso, 1);
