@@ -247,6 +247,8 @@ struct ike_sa *ike_sa_new(struct ike *ike, int initiator, uint32_t local, uint16
 			  uint32_t peer, uint16_t pport);
 void ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state st);
 void ike_sa_destroy(struct ike_sa *sa);
+/* Setup failed at stage ("IKE_SA_INIT", "IKE_AUTH"): log, count, retry the tunnel later, destroy. */
+void ike_sa_fail(struct ike_sa *sa, const char *stage, const char *why);
 /* Shutdown: destroy every IKE SA silently and release all memory now. */
 void ike_sa_free_all(struct ike *ike);
 uint64_t ike_sa_local_spi(const struct ike_sa *sa);

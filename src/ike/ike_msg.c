@@ -152,6 +152,31 @@ const struct ike_pld *ike_msg_find(const struct ike_msg *m, uint8_t type)
 	return NULL;
 }
 
+int ike_msg_notify(const struct ike_msg *m, uint16_t type, struct ike_notify_pld *out)
+{
+	struct ike_notify_pld n;
+
+	for (int i = 0; i < m->n; i++)
+		if (m->pld[i].type == IKE_PLD_N && !ike_pld_n_parse(m->pld[i].p, m->pld[i].len, &n) &&
+		    n.type == type) {
+			if (out)
+				*out = n;
+			return 1;
+		}
+	return 0;
+}
+
+uint16_t ike_msg_error(const struct ike_msg *m)
+{
+	struct ike_notify_pld n;
+
+	for (int i = 0; i < m->n; i++)
+		if (m->pld[i].type == IKE_PLD_N && !ike_pld_n_parse(m->pld[i].p, m->pld[i].len, &n) &&
+		    n.type <= N_ERROR_MAX)
+			return n.type;
+	return 0;
+}
+
 void pb_init(struct ike_pb *b)
 {
 	wr_init(&b->w, b->buf, sizeof(b->buf));

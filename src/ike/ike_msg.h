@@ -51,6 +51,11 @@ int ike_msg_decrypt(struct ike_msg *m, const struct ike_sk *k);
 void ike_msg_clear(struct ike_msg *m);
 /* Find the first payload of a type, or NULL. */
 const struct ike_pld *ike_msg_find(const struct ike_msg *m, uint8_t type);
+struct ike_notify_pld;
+/* The first notify of a type (parsed into *n, which may be NULL): 1 if found. */
+int ike_msg_notify(const struct ike_msg *m, uint16_t type, struct ike_notify_pld *n);
+/* The type of the first error notify (< 16384), or 0. */
+uint16_t ike_msg_error(const struct ike_msg *m);
 /* "SA KE No N(NATD_S_IP) ..." for debug output. */
 void ike_msg_describe(const struct ike_msg *m, char *buf, size_t cap);
 const char *ike_exch_name(int exch);

@@ -10,6 +10,7 @@
 #include "ops/debug.h"
 #include "ops/flightrec.h"
 #include "ops/log.h"
+#include "ops/metrics.h"
 
 static size_t h_spi(uint64_t spi, size_t n)
 {
@@ -360,6 +361,17 @@ void ike_sa_destroy(struct ike_sa *sa)
 	sa->destroyed = 1;
 	timer_init(&sa->t_expire, ike_sa_timer_free, sa);
 	timer_arm(&sa->t_expire, 0);
+}
+
+void ike_sa_fail(struct ike_sa *sa, const char *stage, const char *why)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &sa->peer, a, sizeof(a));
+	log_ios(LOG_SEV_NOTICE, "IKEV2", "NEGOTIATION_FAILED", "%s with %s failed: %s", stage, a, why);
+	metrics_inc(MC_IKE_SA_FAILED);
+	ike_tun_sa_gone(sa, 1);
+	ike_sa_destroy(sa);
 }
 
 void ike_sa_free_all(struct ike *ike)

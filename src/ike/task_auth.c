@@ -90,26 +90,6 @@ static int auth_compute(const struct ike_sa *sa, const struct ike_kr_peer *k, in
 			body, bl, out);
 }
 
-static int auth_find_notify(const struct ike_msg *m, uint16_t type)
-{
-	struct ike_notify_pld n;
-	for (int i = 0; i < m->n; i++)
-		if (m->pld[i].type == IKE_PLD_N && !ike_pld_n_parse(m->pld[i].p, m->pld[i].len, &n) &&
-		    n.type == type)
-			return 1;
-	return 0;
-}
-
-static uint16_t auth_error_notify(const struct ike_msg *m)
-{
-	struct ike_notify_pld n;
-	for (int i = 0; i < m->n; i++)
-		if (m->pld[i].type == IKE_PLD_N && !ike_pld_n_parse(m->pld[i].p, m->pld[i].len, &n) &&
-		    n.type <= N_ERROR_MAX)
-			return n.type;
-	return 0;
-}
-
 static int auth_parse_id(const struct ike_msg *m, uint8_t type, struct ike_id *id)
 {
 	const struct ike_pld *p = ike_msg_find(m, type);
@@ -242,17 +222,6 @@ out:
 	return rc;
 }
 
-static void auth_fail(struct ike_sa *sa, const char *why)
-{
-	char a[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &sa->peer, a, sizeof(a));
-	log_ios(LOG_SEV_NOTICE, "IKEV2", "NEGOTIATION_FAILED", "IKE_AUTH with %s failed: %s", a, why);
-	metrics_inc(MC_IKE_SA_FAILED);
-	ike_tun_sa_gone(sa, 1);
-	ike_sa_destroy(sa);
-}
-
 /* Validate the responder's CHILD_SA answer and complete it; 0 if it is up. */
 static int auth_child_finish(struct ike_sa *sa, struct child_sa *c, const struct ike_msg *m)
 {
@@ -283,20 +252,20 @@ void task_auth_response(struct ike_sa *sa, const struct ike_msg *m)
 	uint16_t err;
 
 	sa->x_child = NULL;
-	if ((err = auth_error_notify(m)) && !ike_msg_find(m, IKE_PLD_AUTH)) {
+	if ((err = ike_msg_error(m)) && !ike_msg_find(m, IKE_PLD_AUTH)) {
 		const char *nm = ike_notify_name(err);
-		auth_fail(sa, nm ? nm : "error notify");
+		ike_sa_fail(sa, "IKE_AUTH", nm ? nm : "error notify");
 		return;
 	}
 	if (auth_parse_id(m, IKE_PLD_IDR, &sa->id_r) || auth_parse_auth(m, &ad, &adl) || !k ||
 	    !p || !auth_id_matches(&p->match_remote, &sa->id_r)) {
-		auth_fail(sa, "no valid IDr/AUTH");
+		ike_sa_fail(sa, "IKE_AUTH", "no valid IDr/AUTH");
 		return;
 	}
 	if (auth_compute(sa, k, 0, &sa->id_r, want) || adl != sa->k.prf_len ||
 	    CRYPTO_memcmp(ad, want, adl)) {
 		OPENSSL_cleanse(want, sizeof(want));
-		auth_fail(sa, "AUTHENTICATION_FAILED (pre-shared key mismatch)");
+		ike_sa_fail(sa, "IKE_AUTH", "AUTHENTICATION_FAILED (pre-shared key mismatch)");
 		return;
 	}
 	OPENSSL_cleanse(want, sizeof(want));
@@ -395,7 +364,7 @@ void task_auth_respond(struct ike_sa *sa, const struct ike_msg *m)
 		sa->have_pc = 1;
 	}
 	sa->id_l = sa->pc.local_id;
-	ic = auth_find_notify(m, N_INITIAL_CONTACT);
+	ic = ike_msg_notify(m, N_INITIAL_CONTACT, NULL);
 	ike_pld_id_put(&b, IKE_PLD_IDR, &sa->id_l);
 	if (auth_compute(sa, k, 0, &sa->id_l, ours)) {
 		pb_init(&b);

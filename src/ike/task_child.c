@@ -122,15 +122,6 @@ static void child_retire(struct child_sa *c)
 	timer_arm(&c->t_expire, CHILD_REKEYED_WAIT_MS);
 }
 
-static uint16_t child_error_notify(const struct ike_msg *m, struct ike_notify_pld *n)
-{
-	for (int i = 0; i < m->n; i++)
-		if (m->pld[i].type == IKE_PLD_N && !ike_pld_n_parse(m->pld[i].p, m->pld[i].len, n) &&
-		    n->type <= N_ERROR_MAX)
-			return n->type;
-	return 0;
-}
-
 static int child_nonce(const struct ike_msg *m, const uint8_t **n, size_t *nl)
 {
 	const struct ike_pld *p = ike_msg_find(m, IKE_PLD_NONCE);
@@ -239,7 +230,6 @@ static void child_ike_rekey_response(struct ike_sa *sa, const struct ike_msg *m)
 	struct ike *ike = sa->ike;
 	struct ike_sa *n = sa->x_new, *twin = sa->collide;
 	struct ike_prop rx[IKE_MAX_PROPS];
-	struct ike_notify_pld en;
 	const struct ike_pld *sap = ike_msg_find(m, IKE_PLD_SA);
 	const uint8_t *ke, *nr;
 	uint8_t gir[DH_MAX_SECRET];
@@ -250,7 +240,7 @@ static void child_ike_rekey_response(struct ike_sa *sa, const struct ike_msg *m)
 	sa->x_new = NULL;
 	if (!n)
 		return;
-	if (child_error_notify(m, &en) || !sap || ike_pld_sa_parse(sap->p, sap->len, rx, IKE_MAX_PROPS, &nrx) ||
+	if (ike_msg_error(m) || !sap || ike_pld_sa_parse(sap->p, sap->len, rx, IKE_MAX_PROPS, &nrx) ||
 	    nrx != 1 || rx[0].proto != IKE_PROTO_IKE || rx[0].spi_size != 8 || !rx[0].spi ||
 	    child_nonce(m, &nr, &nrl) || child_ke(m, &g, &ke, &kel) || g != sa->alg.dh ||
 	    prop_ike_select(ike->props, ike->n_props, rx, 1, g, &n->alg) != 0 ||
@@ -483,7 +473,6 @@ void task_child_response(struct ike_sa *sa, const struct ike_msg *m)
 {
 	struct child_sa *c = sa->x_child, *old = sa->x_old;
 	struct ike_prop rx[IKE_MAX_PROPS];
-	struct ike_notify_pld en;
 	const struct ike_pld *sap;
 	const uint8_t *ke = NULL, *nr;
 	uint8_t gir[DH_MAX_SECRET];
@@ -499,7 +488,7 @@ void task_child_response(struct ike_sa *sa, const struct ike_msg *m)
 	sa->x_child = sa->x_old = NULL;
 	if (!c)
 		return;
-	if ((err = child_error_notify(m, &en))) {
+	if ((err = ike_msg_error(m))) {
 		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):CREATE_CHILD_SA refused: %s",
 		    (unsigned long long)ike_sa_local_spi(sa), ike_notify_name(err) ? ike_notify_name(err) : "?");
 		child_sa_destroy(c, 0);

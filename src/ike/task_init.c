@@ -96,37 +96,6 @@ int task_init_start(struct ike_sa *sa)
 	return xchg_send_request(sa, IKE_SA_INIT, &b);
 }
 
-/* Find the first notify of a type; 0 if found. */
-static int task_find_notify(const struct ike_msg *m, uint16_t type, struct ike_notify_pld *out)
-{
-	for (int i = 0; i < m->n; i++)
-		if (m->pld[i].type == IKE_PLD_N && !ike_pld_n_parse(m->pld[i].p, m->pld[i].len, out) &&
-		    out->type == type)
-			return 0;
-	return -1;
-}
-
-/* The first error notify (type < 16384), or 0. */
-static uint16_t task_error_notify(const struct ike_msg *m)
-{
-	struct ike_notify_pld n;
-	for (int i = 0; i < m->n; i++)
-		if (m->pld[i].type == IKE_PLD_N && !ike_pld_n_parse(m->pld[i].p, m->pld[i].len, &n) &&
-		    n.type <= N_ERROR_MAX)
-			return n.type;
-	return 0;
-}
-
-static void task_init_fail(struct ike_sa *sa, const char *why)
-{
-	char a[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &sa->peer, a, sizeof(a));
-	log_ios(LOG_SEV_NOTICE, "IKEV2", "NEGOTIATION_FAILED", "IKE_SA_INIT with %s failed: %s", a, why);
-	xchg_cancel(sa);
-	ike_tun_sa_gone(sa, 1);
-	ike_sa_destroy(sa);
-}
-
 static int task_ke_parse(const struct ike_msg *m, uint16_t *group, const uint8_t **ke, size_t *kel)
 {
 	const struct ike_pld *p = ike_msg_find(m, IKE_PLD_KE);
@@ -176,14 +145,14 @@ void task_init_response(struct ike_sa *sa, const struct ike_msg *m, uint32_t loc
 	(void)local;
 
 	xchg_log_msg(sa, 0, m, sa->peer, pport);
-	if (!task_find_notify(m, N_INVALID_KE_PAYLOAD, &n)) {
+	if (ike_msg_notify(m, N_INVALID_KE_PAYLOAD, &n)) {
 		uint16_t g = n.data_len == 2 ? get_be16(n.data) : 0;
 		int ok = 0;
 		for (int i = 0; i < ike->n_props; i++)
 			for (int j = 0; j < ike->props[i].n_dh; j++)
 				ok |= ike->props[i].dh[j] == g;
 		if (!ok || g == sa->ke_group || sa->init_retries++ >= 3) {
-			task_init_fail(sa, "INVALID_KE_PAYLOAD");
+			ike_sa_fail(sa, "IKE_SA_INIT", "INVALID_KE_PAYLOAD");
 			return;
 		}
 		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):INVALID_KE_PAYLOAD, retrying with group %u",
@@ -193,24 +162,24 @@ void task_init_response(struct ike_sa *sa, const struct ike_msg *m, uint32_t loc
 		sa->dh = NULL;
 		sa->ke_group = g;
 		if (task_init_start(sa))
-			task_init_fail(sa, "cannot retry");
+			ike_sa_fail(sa, "IKE_SA_INIT", "cannot retry");
 		return;
 	}
-	if (!task_find_notify(m, N_COOKIE, &n)) {
+	if (ike_msg_notify(m, N_COOKIE, &n)) {
 		if (!n.data_len || n.data_len > sizeof(sa->cookie) || sa->init_retries++ >= 3) {
-			task_init_fail(sa, "bad COOKIE");
+			ike_sa_fail(sa, "IKE_SA_INIT", "bad COOKIE");
 			return;
 		}
 		memcpy(sa->cookie, n.data, n.data_len);
 		sa->cookie_len = n.data_len;
 		xchg_cancel(sa);
 		if (task_init_start(sa))
-			task_init_fail(sa, "cannot retry");
+			ike_sa_fail(sa, "IKE_SA_INIT", "cannot retry");
 		return;
 	}
-	if ((err = task_error_notify(m))) {
+	if ((err = ike_msg_error(m))) {
 		const char *nm = ike_notify_name(err);
-		task_init_fail(sa, nm ? nm : "error notify");
+		ike_sa_fail(sa, "IKE_SA_INIT", nm ? nm : "error notify");
 		return;
 	}
 	/* Validate everything before changing the SA. */
@@ -247,11 +216,11 @@ void task_init_response(struct ike_sa *sa, const struct ike_msg *m, uint32_t loc
 	}
 	sa->cur = (struct ike_task){T_AUTH, 0};
 	if (task_auth_start(sa))
-		task_init_fail(sa, "cannot build IKE_AUTH");
+		ike_sa_fail(sa, "IKE_SA_INIT", "cannot build IKE_AUTH");
 	return;
 bad:
 	ike->rx_bad++;
-	task_init_fail(sa, "invalid IKE_SA_INIT response");
+	ike_sa_fail(sa, "IKE_SA_INIT", "invalid IKE_SA_INIT response");
 }
 
 static void task_init_stateless(struct ike *ike, const struct ike_msg *m, uint32_t local,
