@@ -111,6 +111,10 @@ static void timerfd_rearm(void)
 
 void timer_init(struct timer *t, timer_cb cb, void *arg)
 {
+	/* Re-initialising an armed timer must not leave it in the heap. Timers
+	 * live in zeroed memory before their first init, so heap_idx is 0 then. */
+	if (t->heap_idx)
+		timer_cancel(t);
 	memset(t, 0, sizeof(*t));
 	t->cb = cb;
 	t->arg = arg;

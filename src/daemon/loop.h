@@ -31,6 +31,7 @@ void loop_del_fd(int fd);
 /* Monotonic milliseconds. */
 uint64_t loop_now_ms(void);
 
+/* Set t's callback; an armed t is cancelled first. t must start zeroed. */
 void timer_init(struct timer *t, timer_cb cb, void *arg);
 /* (Re)arm t to fire delay_ms from now. */
 void timer_arm(struct timer *t, uint64_t delay_ms);

@@ -435,6 +435,13 @@ int ike_x_initiate(struct ike *ike, unsigned num)
 			xchg_queue(t->sa, T_CHILD, num);
 		return 0;
 	}
+	/* The peer may be setting one up with us right now (we answered its
+	 * IKE_SA_INIT): a second IKE SA would have no twin. Look again later. */
+	for (sa = ike_sa_first_by_peer(ike, t->dst); sa; sa = ike_sa_next_by_peer(sa))
+		if (!sa->destroyed && !sa->initiator && sa->state == IKE_SA_CONNECTING) {
+			timer_arm(&t->t_retry, TUN_BACKOFF_FIRST_MS);
+			return 0;
+		}
 	if (!(local = ike_tun_local(t)))
 		return -1;
 	if (!(sa = ike_sa_new(ike, 1, local, 500, t->dst, 500)))

@@ -335,6 +335,12 @@ void ike_sa_destroy(struct ike_sa *sa)
 	timer_cancel(&sa->t_rekey);
 	timer_cancel(&sa->t_dpd);
 	timer_cancel(&sa->t_expire);
+	/* A CHILD_SA moved to a rekeyed IKE SA while we rekeyed it: its rekey died
+	 * with us; it must be rekeyable again, soon. */
+	if (sa->x_old && sa->x_old->ike != sa && sa->x_old->state == CHILD_REKEYING) {
+		child_sa_set_state(sa->x_old, CHILD_INSTALLED);
+		timer_arm(&sa->x_old->t_rekey, 1000);
+	}
 	while (sa->children)
 		child_sa_destroy(sa->children, 0);
 	sa->x_child = sa->x_old = NULL;

@@ -114,6 +114,17 @@ static void child_out_fallback(struct timer *t, void *arg)
 	task_child_out_now(arg);
 }
 
+/* A new SA that lost a rekey collision: never used, gone after a wait, DELETE or not. */
+static void child_redundant(struct child_sa *c)
+{
+	c->redundant = 1;
+	c->out_pending = 0;
+	child_sa_arm(c);
+	timer_cancel(&c->t_rekey);
+	timer_cancel(&c->t_out);
+	timer_arm(&c->t_expire, CHILD_REKEYED_WAIT_MS);
+}
+
 /* An SA that lost or finished a rekey goes away after a wait, DELETE or not. */
 static void child_retire(struct child_sa *c)
 {
@@ -225,6 +236,13 @@ static void child_ike_retire(struct ike_sa *old, struct ike_sa *n)
 	    (unsigned long long)ike_sa_local_spi(old), (unsigned long long)ike_sa_local_spi(n));
 }
 
+static void child_rekeyed_expire(struct timer *t, void *arg)
+{
+	struct ike_sa *sa = arg;
+	(void)t;
+	ike_sa_destroy(sa);
+}
+
 static void child_ike_rekey_response(struct ike_sa *sa, const struct ike_msg *m)
 {
 	struct ike *ike = sa->ike;
@@ -269,6 +287,7 @@ static void child_ike_rekey_response(struct ike_sa *sa, const struct ike_msg *m)
 		ike_sa_adopt_children(n, twin);
 		twin->replaced_by = n;
 		ike_sa_set_state(twin, IKE_SA_REKEYED);
+		timer_init(&twin->t_expire, child_rekeyed_expire, twin);
 		timer_arm(&twin->t_expire, IKE_REKEYED_WAIT_MS);
 	}
 	ike_emit(n, IKE_EV_ESTABLISHED, 0);
@@ -282,13 +301,6 @@ fail:
 	ike_sa_set_state(sa, IKE_SA_ESTABLISHED);
 	ike_sa_destroy(n);
 	ike_sa_arm_timers(sa);
-}
-
-static void child_rekeyed_expire(struct timer *t, void *arg)
-{
-	struct ike_sa *sa = arg;
-	(void)t;
-	ike_sa_destroy(sa);
 }
 
 static void child_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m, const struct ike_prop *rx,
@@ -451,7 +463,7 @@ static void child_rekey_settle(struct ike_sa *sa, struct child_sa *old, struct c
 	if (twin && ike_nonce_cmp(c->nonce_min, c->nonce_min_len, twin->nonce_min, twin->nonce_min_len) < 0) {
 		/* Ours is redundant: the peer's twin carries the traffic, the peer deletes old. */
 		DBG(DBG_IKE, sa->peer, "IKEv2:CHILD_SA rekey collision: ours (0x%08X) is redundant", c->ci.spi_in);
-		c->redundant = 1;
+		child_redundant(c);
 		child_retire(old);
 		task_child_out_now(twin);
 		xchg_queue(c->ike, T_DEL_CHILD, c->ci.spi_in);
@@ -459,10 +471,7 @@ static void child_rekey_settle(struct ike_sa *sa, struct child_sa *old, struct c
 	}
 	if (twin) {
 		DBG(DBG_IKE, sa->peer, "IKEv2:CHILD_SA rekey collision: ours (0x%08X) survives", c->ci.spi_in);
-		twin->redundant = 1;
-		twin->out_pending = 0;
-		timer_cancel(&twin->t_out);
-		timer_arm(&twin->t_expire, CHILD_REKEYED_WAIT_MS);
+		child_redundant(twin);
 	}
 	child_sa_install_out(c);
 	child_retire(old);
@@ -526,7 +535,8 @@ void task_child_response(struct ike_sa *sa, const struct ike_msg *m)
 	} else {
 		child_sa_install_out(c);
 	}
-	child_up(c);
+	if (!c->redundant)
+		child_up(c);
 	return;
 bad:
 	OPENSSL_cleanse(gir, sizeof(gir));
@@ -551,8 +561,7 @@ static void child_late_collision(struct ike_sa *sa, struct child_sa *old, struct
 	metrics_inc(MC_REKEY_COLLISIONS);
 	flightrec_record(sa->peer, FR_REKEY_COLLISION, 0, 3, old->ci.spi_in);
 	if (ike_nonce_cmp(c->nonce_min, c->nonce_min_len, ours->nonce_min, ours->nonce_min_len) < 0) {
-		c->redundant = 1; /* the peer created it, the peer deletes it */
-		timer_arm(&c->t_expire, CHILD_REKEYED_WAIT_MS);
+		child_redundant(c); /* the peer created it, the peer deletes it */
 		return;
 	}
 	/* Ours was redundant: switch to the peer's and delete ours. */
@@ -671,7 +680,8 @@ void task_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 	if (g)
 		ike_pld_ke_put(&b, g, pub, publen);
 	task_child_add_ts(&b, c, 0);
-	child_up(c);
+	if (!c->redundant)
+		child_up(c);
 	xchg_send_response(sa, CREATE_CHILD_SA, m->msgid, &b);
 	return;
 refuse:
