@@ -56,7 +56,7 @@ asan:
 	$(MAKE) BUILD=build-asan CC=clang \
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" all unit
-	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 ./tests/run.sh
+	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 REKEY_SECONDS=40 ./tests/run.sh
 
 # libFuzzer harnesses: the library is rebuilt with clang and coverage.
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
