@@ -115,6 +115,7 @@ struct dp_xmit {
 	int udp_fd;  /* UDP 4500, ESP in UDP (reuseport group member 1) */
 	int ike_fd;  /* UDP 4500, non-ESP-marker traffic (member 0), control thread */
 	int steered; /* the reuseport BPF program is attached */
+	int udp_gro; /* udp_fd delivers coalesced datagrams (UDP_GRO) */
 };
 extern struct dp_xmit dp_xmit;
 int xmit_open(void);

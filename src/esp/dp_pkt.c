@@ -15,12 +15,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/udp.h>
 #include "esp/dp_int.h"
 #include "esp/gro.h"
 #include "esp/gso.h"
 #include "util/buf.h"
 
 #define TUN_READ_MAX 65536 /* a TSO super-packet */
+#define DP_UDP_GRO_MSGS 8
+#define DP_UDP_GRO_BUF 65536
 
 #define IFC_SLOTS 8
 
@@ -30,13 +33,29 @@ struct ifc {
 	char name[IF_NAMESIZE];
 };
 
+/* UDP GSO (UDP_SEGMENT): the ESP packets of one TCP super-packet have one
+ * size (the last may be shorter), so they leave in one sendmsg and travel as
+ * one skb as far as the kernel can keep them together. */
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#define TX_GSO_SEGS 64
+#define TX_GSO_BYTES 65000
+#define TX_CMSG_SPACE (XMIT_CMSG_SPACE + CMSG_SPACE(sizeof(uint16_t)))
+
 struct tx {
-	int n;
+	int n, niov;
 	struct mmsghdr m[DP_BATCH];
 	struct iovec iov[DP_BATCH];
 	struct sockaddr_in to[DP_BATCH];
-	char cbuf[DP_BATCH][XMIT_CMSG_SPACE];
+	uint32_t src[DP_BATCH];
+	uint16_t seg[DP_BATCH];   /* segment size of message i's group */
+	uint8_t open[DP_BATCH];   /* group i may take more segments */
+	size_t bytes[DP_BATCH];
+	char cbuf[DP_BATCH][TX_CMSG_SPACE];
 };
+
+static _Atomic int udp_gso_off; /* the kernel refused UDP_SEGMENT once: per packet from then on */
 
 struct dp_thread {
 	int idx; /* event ring */
@@ -44,6 +63,12 @@ struct dp_thread {
 	uint8_t (*buf)[DP_BUF_SIZE];
 	uint8_t *big; /* one TUN read, before segmentation */
 	struct gro *gro; /* decrypted TCP segments, merged before the TUN write */
+	/* ESP in UDP with UDP_GRO: a few large receive buffers */
+	uint8_t (*ubuf)[DP_UDP_GRO_BUF];
+	struct mmsghdr urx[DP_UDP_GRO_MSGS];
+	struct iovec uiov[DP_UDP_GRO_MSGS];
+	struct sockaddr_in uname[DP_UDP_GRO_MSGS];
+	char ucbuf[DP_UDP_GRO_MSGS][128];
 	struct mmsghdr rx[DP_BATCH];
 	struct iovec rxiov[DP_BATCH];
 	struct sockaddr_in rxname[DP_BATCH];
@@ -62,9 +87,11 @@ struct dp_thread *dp_pkt_new(int idx)
 	if (!t)
 		return NULL;
 	if (posix_memalign((void **)&t->buf, 64, (size_t)DP_BATCH * DP_BUF_SIZE) ||
-	    posix_memalign((void **)&t->big, 64, TUN_READ_MAX) || !(t->gro = calloc(1, sizeof(*t->gro)))) {
+	    posix_memalign((void **)&t->big, 64, TUN_READ_MAX) || !(t->gro = calloc(1, sizeof(*t->gro))) ||
+	    posix_memalign((void **)&t->ubuf, 64, (size_t)DP_UDP_GRO_MSGS * DP_UDP_GRO_BUF)) {
 		free(t->buf);
 		free(t->big);
+		free(t->gro);
 		free(t);
 		return NULL;
 	}
@@ -79,6 +106,7 @@ void dp_pkt_free(struct dp_thread *t)
 	free(t->buf);
 	free(t->big);
 	free(t->gro);
+	free(t->ubuf);
 	free(t);
 }
 
@@ -280,17 +308,52 @@ void dp_pkt_raw(struct dp_thread *t)
 	dp_gro_flush(t);
 }
 
-void dp_pkt_udp(struct dp_thread *t)
+/* One UDP datagram on 4500: a NAT keepalive, IKE that missed the steering, or ESP. */
+static void udp_one(struct dp_thread *t, uint8_t *p, size_t len, const struct sockaddr_in *from,
+		    uint32_t dst, int ifindex)
 {
-	for (int round = 0; round < 4; round++) {
-		int n = rx_batch(t, dp_xmit.udp_fd);
+	if (len == 1 && p[0] == 0xFF) {
+		dp_stat_add(&dp_stats.keepalives, 1);
+		return;
+	}
+	if (len >= 4 && get_be32(p) == 0) {
+		dp_stat_add(&dp_stats.ike_misrouted, 1);
+		return;
+	}
+	esp_in(t, p, len, from->sin_addr.s_addr, dst, ntohs(from->sin_port), 4500, 1, ifindex);
+}
+
+/* The segment size of a coalesced datagram (UDP_GRO), 0 if it is a plain one. */
+static size_t udp_gro_size(const struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)m); c; c = CMSG_NXTHDR((struct msghdr *)m, c))
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int v;
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v > 0 ? (size_t)v : 0;
+		}
+	return 0;
+}
+
+/* With UDP_GRO: up to 64 KiB per datagram, cut back into ESP packets here. */
+static void dp_pkt_udp_gro(struct dp_thread *t)
+{
+	for (int round = 0; round < 4 * DP_BATCH / DP_UDP_GRO_MSGS; round++) {
+		int n;
+		for (int i = 0; i < DP_UDP_GRO_MSGS; i++) {
+			t->uiov[i] = (struct iovec){t->ubuf[i], DP_UDP_GRO_BUF};
+			t->urx[i].msg_hdr = (struct msghdr){
+				.msg_name = &t->uname[i], .msg_namelen = sizeof(t->uname[i]),
+				.msg_iov = &t->uiov[i], .msg_iovlen = 1,
+				.msg_control = t->ucbuf[i], .msg_controllen = sizeof(t->ucbuf[i])};
+			t->urx[i].msg_len = 0;
+		}
+		n = recvmmsg(dp_xmit.udp_fd, t->urx, DP_UDP_GRO_MSGS, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		dp_stat_add(&dp_stats.udp_in, (uint64_t)n);
 		for (int i = 0; i < n; i++) {
-			struct msghdr *m = &t->rx[i].msg_hdr;
-			size_t len = t->rx[i].msg_len;
-			uint8_t *p = t->buf[i];
+			struct msghdr *m = &t->urx[i].msg_hdr;
+			size_t len = t->urx[i].msg_len, seg = udp_gro_size(m);
 			uint32_t dst = 0;
 			int ifindex = 0;
 
@@ -299,17 +362,44 @@ void dp_pkt_udp(struct dp_thread *t)
 				drop(ESP_DROP_MALFORMED, NULL);
 				continue;
 			}
-			if (len == 1 && p[0] == 0xFF) {
-				dp_stat_add(&dp_stats.keepalives, 1);
-				continue;
+			xmit_get_dst(m, &dst, &ifindex);
+			if (!seg || seg > len)
+				seg = len;
+			for (size_t off = 0; off < len; off += seg) {
+				size_t sl = len - off < seg ? len - off : seg;
+				dp_stat_add(&dp_stats.udp_in, 1);
+				udp_one(t, t->ubuf[i] + off, sl, &t->uname[i], dst, ifindex);
 			}
-			if (len >= 4 && get_be32(p) == 0) {
-				dp_stat_add(&dp_stats.ike_misrouted, 1);
+		}
+		if (n < DP_UDP_GRO_MSGS)
+			break;
+	}
+	dp_gro_flush(t);
+}
+
+void dp_pkt_udp(struct dp_thread *t)
+{
+	if (dp_xmit.udp_gro) {
+		dp_pkt_udp_gro(t);
+		return;
+	}
+	for (int round = 0; round < 4; round++) {
+		int n = rx_batch(t, dp_xmit.udp_fd);
+		if (n <= 0)
+			break;
+		dp_stat_add(&dp_stats.udp_in, (uint64_t)n);
+		for (int i = 0; i < n; i++) {
+			struct msghdr *m = &t->rx[i].msg_hdr;
+			uint32_t dst = 0;
+			int ifindex = 0;
+
+			if (m->msg_flags & MSG_TRUNC) {
+				dp_stat_add(&dp_stats.rx_trunc, 1);
+				drop(ESP_DROP_MALFORMED, NULL);
 				continue;
 			}
 			xmit_get_dst(m, &dst, &ifindex);
-			esp_in(t, p, len, t->rxname[i].sin_addr.s_addr, dst,
-			       ntohs(t->rxname[i].sin_port), 4500, 1, ifindex);
+			udp_one(t, t->buf[i], t->rx[i].msg_len, &t->rxname[i], dst, ifindex);
 		}
 		if (n < DP_BATCH)
 			break;
@@ -319,39 +409,107 @@ void dp_pkt_udp(struct dp_thread *t)
 
 /* ---- outbound ---- */
 
+/* Give message i of a group of several segments its UDP_SEGMENT control message. */
+static void tx_gso_cmsg(struct tx *q, int i)
+{
+	struct msghdr *m = &q->m[i].msg_hdr;
+	struct cmsghdr *c;
+	uint16_t seg = q->seg[i];
+
+	if (m->msg_iovlen < 2)
+		return;
+	if (!m->msg_control) {
+		memset(q->cbuf[i], 0, TX_CMSG_SPACE);
+		m->msg_control = q->cbuf[i];
+		m->msg_controllen = 0;
+	}
+	c = (struct cmsghdr *)((char *)m->msg_control + m->msg_controllen);
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	m->msg_controllen += CMSG_SPACE(sizeof(seg));
+}
+
+/* The kernel refused GSO: messages from..n become one message per packet. */
+static void tx_ungroup(struct tx *q, int from)
+{
+	static __thread struct tx old;
+	int k;
+
+	memcpy(&old, q, sizeof(old));
+	k = (int)(old.m[from].msg_hdr.msg_iov - q->iov);
+	q->n = q->niov = 0;
+	for (int i = from; i < old.n; i++)
+		for (size_t j = 0; j < old.m[i].msg_hdr.msg_iovlen; j++, k++) {
+			int o = q->n++;
+			q->iov[q->niov] = old.iov[k];
+			q->to[o] = old.to[i];
+			q->m[o].msg_hdr = (struct msghdr){.msg_name = &q->to[o], .msg_namelen = sizeof(q->to[o]),
+							  .msg_iov = &q->iov[q->niov++], .msg_iovlen = 1};
+			xmit_set_src(&q->m[o].msg_hdr, q->cbuf[o], old.src[i]);
+		}
+}
+
 static void tx_flush(struct tx *q, int fd)
 {
 	int sent = 0;
 
+	for (int i = 0; i < q->n; i++)
+		tx_gso_cmsg(q, i);
 	while (sent < q->n) {
 		int r = sendmmsg(fd, q->m + sent, (unsigned)(q->n - sent), MSG_DONTWAIT);
 		if (r > 0) {
-			dp_stat_add(&dp_stats.esp_out, (uint64_t)r);
+			for (int i = sent; i < sent + r; i++)
+				dp_stat_add(&dp_stats.esp_out, q->m[i].msg_hdr.msg_iovlen);
 			sent += r;
 			continue;
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EIO || errno == EINVAL) && q->m[sent].msg_hdr.msg_iovlen > 1 &&
+		    !atomic_exchange(&udp_gso_off, 1)) {
+			/* No UDP GSO on this path: send what is left packet by packet. */
+			tx_ungroup(q, sent);
+			sent = 0;
+			continue;
+		}
 		/* One bad packet (e.g. no route) must not take the batch with it;
 		 * a full socket buffer drops the rest. */
 		int rest = r < 0 && (errno == EAGAIN || errno == ENOBUFS) ? q->n - sent : 1;
-		dp_stat_add(&dp_stats.drops[ESP_DROP_SEND_ERR], (uint64_t)rest);
+		for (int i = sent; i < sent + rest; i++)
+			dp_stat_add(&dp_stats.drops[ESP_DROP_SEND_ERR], q->m[i].msg_hdr.msg_iovlen);
 		sent += rest;
 	}
-	q->n = 0;
+	q->n = q->niov = 0;
 }
 
-static void tx_add(struct tx *q, uint8_t *p, size_t len, const struct dp_sa_path *path)
+static void tx_add(struct tx *q, uint8_t *p, size_t len, const struct dp_sa_path *path, int gso)
 {
-	int i = q->n++;
+	uint16_t port = path->udp_encap ? htons(path->peer_port) : 0;
+	int i = q->n - 1;
 
-	q->iov[i] = (struct iovec){p, len};
-	q->to[i] = (struct sockaddr_in){.sin_family = AF_INET,
-					.sin_port = path->udp_encap ? htons(path->peer_port) : 0};
+	if (gso && i >= 0 && q->open[i] && len <= q->seg[i] && q->src[i] == path->local &&
+	    q->to[i].sin_addr.s_addr == path->peer && q->to[i].sin_port == port &&
+	    q->m[i].msg_hdr.msg_iovlen < TX_GSO_SEGS && q->bytes[i] + len <= TX_GSO_BYTES &&
+	    !atomic_load_explicit(&udp_gso_off, memory_order_relaxed)) {
+		q->iov[q->niov++] = (struct iovec){p, len};
+		q->m[i].msg_hdr.msg_iovlen++;
+		q->bytes[i] += len;
+		q->open[i] = len == q->seg[i]; /* a short one ends the group */
+		return;
+	}
+	i = q->n++;
+	q->iov[q->niov] = (struct iovec){p, len};
+	q->to[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = port};
 	q->to[i].sin_addr.s_addr = path->peer;
 	q->m[i].msg_hdr = (struct msghdr){.msg_name = &q->to[i], .msg_namelen = sizeof(q->to[i]),
-					  .msg_iov = &q->iov[i], .msg_iovlen = 1};
+					  .msg_iov = &q->iov[q->niov++], .msg_iovlen = 1};
 	xmit_set_src(&q->m[i].msg_hdr, q->cbuf[i], path->local);
+	q->src[i] = path->local;
+	q->seg[i] = (uint16_t)len;
+	q->open[i] = (uint8_t)gso;
+	q->bytes[i] = len;
 }
 
 static void esp_out(struct dp_thread *t, struct dp_tunq *q, uint8_t *buf, size_t len)
@@ -406,7 +564,7 @@ static void esp_out(struct dp_thread *t, struct dp_tunq *q, uint8_t *buf, size_t
 			raise_once(t, s, SAD_F_SEQ_HARD, DP_EV_SEQ_EXHAUSTED);
 		return;
 	}
-	tx_add(s->path.udp_encap ? &t->udp : &t->raw, buf + off, elen, &s->path);
+	tx_add(s->path.udp_encap ? &t->udp : &t->raw, buf + off, elen, &s->path, s->path.udp_encap);
 	dp_stat_add(&s->esp->ctr.pkts, 1);
 	dp_stat_add(&s->esp->ctr.bytes, len);
 	atomic_store_explicit(&s->esp->ctr.last_ms, t->now_ms, memory_order_relaxed);

@@ -27,6 +27,7 @@
 #include <sys/epoll.h>
 #include "daemon/loop.h"
 #include "esp/dp_int.h"
+#include <netinet/udp.h>
 #include "ops/log.h"
 #include "util/buf.h"
 
@@ -36,7 +37,7 @@
 
 #define IKE_MAX_MSG 65536
 
-struct dp_xmit dp_xmit = {-1, -1, -1, 0};
+struct dp_xmit dp_xmit = {-1, -1, -1, 0, 0};
 static dp_ike_fn ike_fn;
 static void *ike_arg;
 static uint8_t ike_buf[IKE_MAX_MSG];
@@ -137,6 +138,12 @@ int xmit_open(void)
 		goto fail;
 	}
 	dp_xmit.steered = attach_steering(dp_xmit.ike_fd) == 0;
+	/* ESP in UDP may arrive as one GSO super-datagram (UDP_GRO): the data
+	 * plane splits it by the segment size the kernel reports. */
+	{
+		int one = 1;
+		dp_xmit.udp_gro = setsockopt(dp_xmit.udp_fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+	}
 	if (!dp_xmit.steered)
 		log_ios(LOG_SEV_ERR, "CRYPTO", "DP_SOCKET",
 			"cannot steer port 4500 (SO_ATTACH_REUSEPORT_CBPF: %s)", strerror(errno));
@@ -158,7 +165,7 @@ void xmit_close(void)
 		close(dp_xmit.udp_fd);
 	if (dp_xmit.raw_fd >= 0)
 		close(dp_xmit.raw_fd);
-	dp_xmit = (struct dp_xmit){-1, -1, -1, 0};
+	dp_xmit = (struct dp_xmit){-1, -1, -1, 0, 0};
 }
 
 void dp_set_ike_handler(dp_ike_fn fn, void *arg)
