@@ -165,29 +165,29 @@ static void raise_once(struct dp_thread *t, struct sad_sa *s, int flag, enum dp_
 /* ---- inbound ---- */
 
 /* GRO's writes, with the datapath counters kept in step. */
-static void dp_gro_count(struct dp_thread *t, uint64_t w0, uint64_t s0)
+/* GRO's writes and lost segments, with the datapath counters kept in step. */
+static void dp_gro_count(struct dp_thread *t, uint64_t w0, uint64_t s0, uint64_t e0)
 {
 	if (t->gro->writes != w0) {
 		dp_stat_add(&dp_stats.tun_writes, t->gro->writes - w0);
 		dp_stat_add(&dp_stats.tun_merged, t->gro->segs_out - s0);
 	}
+	if (t->gro->errors != e0)
+		dp_stat_add(&dp_stats.drops[ESP_DROP_TUN_ERR], t->gro->errors - e0);
 }
 
-static int dp_gro_add(struct dp_thread *t, int fd, const uint8_t *p, size_t len)
+static void dp_gro_add(struct dp_thread *t, int fd, const uint8_t *p, size_t len)
 {
-	uint64_t w0 = t->gro->writes, s0 = t->gro->segs_out;
-	int rc = gro_add(t->gro, fd, p, len);
-	dp_gro_count(t, w0, s0);
-	return rc;
+	uint64_t w0 = t->gro->writes, s0 = t->gro->segs_out, e0 = t->gro->errors;
+	gro_add(t->gro, fd, p, len);
+	dp_gro_count(t, w0, s0, e0);
 }
 
 static void dp_gro_flush(struct dp_thread *t)
 {
 	uint64_t w0 = t->gro->writes, s0 = t->gro->segs_out, e0 = t->gro->errors;
 	gro_flush(t->gro);
-	dp_gro_count(t, w0, s0);
-	if (t->gro->errors != e0)
-		dp_stat_add(&dp_stats.drops[ESP_DROP_TUN_ERR], t->gro->errors - e0);
+	dp_gro_count(t, w0, s0, e0);
 }
 
 static void esp_in(struct dp_thread *t, uint8_t *p, size_t len, uint32_t src, uint32_t dst,
@@ -228,11 +228,12 @@ static void esp_in(struct dp_thread *t, uint8_t *p, size_t len, uint32_t src, ui
 		return;
 	}
 	fd = atomic_load_explicit(&s->tun->tun_fd, memory_order_acquire);
-	if (fd < 0 || dp_gro_add(t, fd, p + off, ilen)) {
+	if (fd < 0) {
 		drop(ESP_DROP_TUN_ERR, s);
 		dp_stat_add(&s->tun->ctr.in_drops, 1);
 		return;
 	}
+	dp_gro_add(t, fd, p + off, ilen); /* a failed TUN write counts as TUN_ERR there */
 	dp_stat_add(&s->esp->ctr.pkts, 1);
 	dp_stat_add(&s->esp->ctr.bytes, ilen);
 	atomic_store_explicit(&s->esp->ctr.last_ms, t->now_ms, memory_order_relaxed);

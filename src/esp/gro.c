@@ -106,6 +106,7 @@ int gro_add(struct gro *g, int fd, const uint8_t *p, size_t len)
 	size_t ihl, thl, pl;
 	const uint8_t *tcp;
 	uint8_t *gt;
+	int rc;
 
 	if (!gro_eligible(p, len, &ihl, &thl)) {
 		struct virtio_net_hdr vh;
@@ -140,7 +141,7 @@ int gro_add(struct gro *g, int fd, const uint8_t *p, size_t len)
 			return gro_flush(g);
 		return 0;
 	}
-	gro_flush(g);
+	rc = gro_flush(g); /* the new packet starts a run either way */
 	memcpy(g->buf, p, len);
 	g->fd = fd;
 	g->len = len;
@@ -149,5 +150,5 @@ int gro_add(struct gro *g, int fd, const uint8_t *p, size_t len)
 	g->mss = (uint16_t)pl;
 	g->next_seq = get_be32(tcp + 4) + (uint32_t)pl;
 	g->n = 1;
-	return 0;
+	return rc;
 }

@@ -18,7 +18,8 @@ struct gro {
 
 /* Add one decrypted packet bound for TUN fd: merged into the run, or the run
  * is written and a new one starts (non-TCP packets are written at once).
- * 0, or -1 when a write failed. */
+ * 0, or -1 when a write failed (this packet's, or the previous run's: lost
+ * segments are counted in errors either way). */
 int gro_add(struct gro *g, int fd, const uint8_t *p, size_t len);
 /* Write the run, if any. 0 or -1. */
 int gro_flush(struct gro *g);
