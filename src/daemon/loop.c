@@ -113,7 +113,7 @@ void timer_init(struct timer *t, timer_cb cb, void *arg)
 {
 	/* Re-initialising an armed timer must not leave it in the heap. Timers
 	 * live in zeroed memory before their first init, so heap_idx is 0 then. */
-	if (t->heap_idx)
+	if (t->heap_idx && t->heap_idx <= heap_len && heap[t->heap_idx - 1] == t)
 		timer_cancel(t);
 	memset(t, 0, sizeof(*t));
 	t->cb = cb;

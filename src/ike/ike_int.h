@@ -30,6 +30,7 @@
 #define CHILD_GRACE_MS 2000       /* old inbound SA kept after the peer's DELETE */
 #define CHILD_REKEYED_WAIT_MS 10000 /* REKEYED SA removed if no DELETE comes */
 #define CHILD_OUT_FALLBACK_MS 2000  /* rekey responder switches outbound even without the DELETE */
+#define CHILD_OUT_COLLISION_MS 200  /* ...after a late collision: once the peer has our response */
 #define IKE_REKEYED_WAIT_MS 10000   /* rekeyed IKE SA removed if no DELETE comes */
 #define TUN_BACKOFF_FIRST_MS 1000
 #define TUN_BACKOFF_MAX_MS 30000
@@ -136,6 +137,7 @@ struct child_sa {
 	int out_installed;
 	int out_pending;          /* rekey responder: outbound waits for the peer's DELETE of pred */
 	int redundant;            /* lost a rekey collision: its creator deletes it */
+	int out_soon;             /* late collision: take over outbound shortly, not on DELETE */
 	struct timer t_out;       /* out_pending fallback */
 	uint64_t created_ms;
 	struct timer t_rekey, t_expire;

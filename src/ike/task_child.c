@@ -106,6 +106,11 @@ void task_child_out_now(struct child_sa *c)
 	timer_cancel(&c->t_out);
 	child_sa_install_out(c);
 	DBG(DBG_IPSEC, c->ike->peer, "IPSEC: Tunnel%u outbound now spi 0x%08X", c->ci.tunnel, c->ci.spi_out);
+	/* A collision loser we created, still carrying traffic until now, can go. */
+	for (struct child_sa *s = c->ike->children; s; s = s->next)
+		if (s != c && c->pred && s->pred == c->pred && s->redundant && s->we_initiated &&
+		    s->state != CHILD_DELETING)
+			xchg_queue(s->ike, T_DEL_CHILD, s->ci.spi_in);
 }
 
 static void child_out_fallback(struct timer *t, void *arg)
@@ -461,11 +466,12 @@ static void child_rekey_settle(struct ike_sa *sa, struct child_sa *old, struct c
 	}
 
 	if (twin && ike_nonce_cmp(c->nonce_min, c->nonce_min_len, twin->nonce_min, twin->nonce_min_len) < 0) {
-		/* Ours is redundant: the peer's twin carries the traffic, the peer deletes old. */
+		/* Ours is redundant: the peer's twin carries the traffic. The peer
+		 * installs the twin's inbound half only when our response reaches it,
+		 * so keep sending on old until the peer deletes old (or the fallback). */
 		DBG(DBG_IKE, sa->peer, "IKEv2:CHILD_SA rekey collision: ours (0x%08X) is redundant", c->ci.spi_in);
 		child_redundant(c);
 		child_retire(old);
-		task_child_out_now(twin);
 		xchg_queue(c->ike, T_DEL_CHILD, c->ci.spi_in);
 		return;
 	}
@@ -564,12 +570,13 @@ static void child_late_collision(struct ike_sa *sa, struct child_sa *old, struct
 		child_redundant(c); /* the peer created it, the peer deletes it */
 		return;
 	}
-	/* Ours was redundant: switch to the peer's and delete ours. */
+	/* Ours was redundant: the peer's carries the traffic once the peer has it
+	 * installed (its DELETE of old, or shortly after our response); ours is
+	 * deleted when c takes over (task_child_out_now). */
 	ours->redundant = 1;
 	child_retire(ours);
 	c->out_pending = 1;
-	task_child_out_now(c);
-	xchg_queue(sa, T_DEL_CHILD, ours->ci.spi_in);
+	c->out_soon = 1;
 }
 
 void task_child_respond(struct ike_sa *sa, const struct ike_msg *m)
@@ -672,7 +679,7 @@ void task_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 			child_retire(old);
 		}
 		if (c->out_pending)
-			timer_arm(&c->t_out, CHILD_OUT_FALLBACK_MS);
+			timer_arm(&c->t_out, c->out_soon ? CHILD_OUT_COLLISION_MS : CHILD_OUT_FALLBACK_MS);
 	}
 	prop_from_sel(&sel, IKE_PROTO_ESP, 4, spi, &chosen);
 	ike_pld_sa_put(&b, &chosen, 1);

@@ -15,7 +15,7 @@ static void cb(struct timer *t, void *arg)
 
 static void test_order(void **s)
 {
-	struct timer t[20];
+	struct timer t[20] = {0};
 	uint64_t now = loop_now_ms();
 	norder = 0;
 	for (int i = 0; i < 20; i++) {
@@ -50,7 +50,7 @@ static void rearm_cb(struct timer *t, void *arg)
 
 static void test_rearm_bounded(void **s)
 {
-	struct timer t;
+	struct timer t = {0};
 	timer_init(&t, rearm_cb, NULL);
 	timer_arm(&t, 0);
 	for (int i = 0; i < 10 && timer_armed(&t); i++)
