@@ -29,7 +29,10 @@
 #define IKE_QUEUE_MAX 16
 #define CHILD_GRACE_MS 2000       /* old inbound SA kept after the peer's DELETE */
 #define CHILD_REKEYED_WAIT_MS 10000 /* REKEYED SA removed if no DELETE comes */
-#define CHILD_OUT_FALLBACK_MS 2000  /* rekey responder switches outbound even without the DELETE */
+/* A rekey responder switches outbound even without the initiator's DELETE of
+ * the old SA: late enough for a peer that lost our response to retransmit
+ * its request (strongSwan: after 4 s) and install the new SA first. */
+#define CHILD_OUT_FALLBACK_MS 6000
 #define CHILD_OUT_COLLISION_MS 200  /* ...after a late collision: once the peer has our response */
 #define IKE_REKEYED_WAIT_MS 10000   /* rekeyed IKE SA removed if no DELETE comes */
 #define TUN_BACKOFF_FIRST_MS 1000

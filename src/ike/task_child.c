@@ -85,6 +85,21 @@ int task_child_take_ts(struct child_sa *c, const struct ike_msg *m, int we_initi
 	return 0;
 }
 
+/* A new (not rekeying) CHILD_SA for a tunnel replaces an older one left
+ * behind, e.g. the stale pair of a lost DELETE: an sVTI carries one pair.
+ * Pairs made within a second of each other (both ends creating at once) are
+ * both kept: they are equally good and expire on their own. */
+static void child_supersede(struct child_sa *c)
+{
+	for (struct child_sa *o = c->ike->children; o; o = o->next)
+		if (o != c && o->ci.tunnel == c->ci.tunnel && o->ci.tunnel != IKE_TUNNEL_NONE &&
+		    o->state == CHILD_INSTALLED && c->created_ms - o->created_ms > 1000) {
+			DBG(DBG_IKE, c->ike->peer, "IKEv2:CHILD_SA 0x%08X superseded by 0x%08X, deleting it",
+			    o->ci.spi_in, c->ci.spi_in);
+			xchg_queue(c->ike, T_DEL_CHILD, o->ci.spi_in);
+		}
+}
+
 static void child_up(struct child_sa *c)
 {
 	child_sa_set_state(c, CHILD_INSTALLED);
@@ -92,6 +107,8 @@ static void child_up(struct child_sa *c)
 	flightrec_record(c->ike->peer, FR_CHILD_INSTALL, c->ci.spi_in, c->ci.spi_out, c->ci.tunnel);
 	if (c->pred)
 		flightrec_record(c->ike->peer, FR_REKEY_DONE, 0, c->pred->ci.spi_in, c->ci.spi_in);
+	else
+		child_supersede(c);
 	DBG(DBG_IPSEC, c->ike->peer, "IPSEC: CHILD_SA up: Tunnel%u spi in 0x%08X out 0x%08X%s%s",
 	    c->ci.tunnel, c->ci.spi_in, c->ci.spi_out, c->pred ? " (rekey)" : "",
 	    c->out_pending ? ", outbound waits for the peer's DELETE" : "");

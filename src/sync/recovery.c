@@ -162,6 +162,11 @@ static void act(struct invalid_spi_flow *f, uint64_t now)
 	if (ike_has_sa(f->src)) {
 		if (!ratelimit_allow(&notify_rl, &k, now, &sup))
 			return;
+		/* Still coming a second after our INVALID_SPI: the peer ignores it
+		 * (strongSwan does). If our tunnel has no CHILD_SA (we dropped ours,
+		 * the DELETE was lost), bring one up: the peer moves to it. */
+		if (f->action == INVSPI_ACT_NOTIFY_SENT && (t = static_peer(f->src)))
+			ike_initiate(t->num);
 		if (ike_send_invalid_spi(f->src, f->spi) == 0) {
 			if (f->action != INVSPI_ACT_NOTIFY_SENT)
 				flightrec_record(f->src, FR_RECOVERY_START, FR_R_INVALID_SPI, f->spi, 0);
@@ -287,7 +292,6 @@ static void mark_recovered(uint32_t peer, uint64_t now)
 
 void recovery_ike_event(int ev, const struct ike_sa_info *sa)
 {
-	char s[INET_ADDRSTRLEN];
 	switch (ev) {
 	case IKE_EV_CHILD_UP:
 		mark_recovered(sa->peer, loop_now_ms());
@@ -306,7 +310,6 @@ void recovery_ike_event(int ev, const struct ike_sa_info *sa)
 		stats.dead_peers++;
 		flightrec_dump_file(sa->peer, "dead peer", NULL, 0);
 		metrics_inc(MC_DPD_FAILED);
-		log_ios(LOG_SEV_NOTICE, "CRYPTO", "PEER_DEAD", "peer %s declared dead", ip(sa->peer, s));
 		break;
 	default:
 		break;

@@ -1063,8 +1063,8 @@ static void test_rekey_child_crossing_ike_rekey_old_deleted(void **st)
 }
 
 /* A rekeys, but its DELETE of the old SA is lost: B switches its outbound
- * after CHILD_OUT_FALLBACK_MS and removes the old SA itself after
- * CHILD_REKEYED_WAIT_MS. */
+ * after CHILD_OUT_FALLBACK_MS (6 s) and removes the old SA itself after
+ * CHILD_REKEYED_WAIT_MS (10 s). */
 static void test_rekey_child_lost_delete(void **st)
 {
 	uint32_t a, b;
@@ -1078,10 +1078,13 @@ static void test_rekey_child_lost_delete(void **st)
 	pump();
 	CHECK(N.p[PA].out.spi_in != a && find_in(&N.p[PA], a) == NULL);
 	CHECK(N.p[PB].out.spi_in == b); /* still sending on the old SA: no DELETE came */
-	advance(2100);
+	advance(6100);
 	pump();
 	CHECK(N.p[PB].out.spi_in != b && N.p[PB].out.spi_out == N.p[PA].out.spi_in);
-	advance(10100);
+	/* advance() counts from now, not from the previous call. */
+	advance(10100); /* REKEYED_WAIT (10 s): B deletes the old SA itself */
+	pump();
+	advance(2100); /* the inbound grace (2 s) */
 	pump();
 	check_one_pair();
 	CHECK(find_in(&N.p[PB], b) == NULL);
