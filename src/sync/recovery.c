@@ -257,13 +257,15 @@ static void on_flow(struct invalid_spi_flow *f, int is_new, void *arg)
 struct repair {
 	uint32_t peer;
 	uint64_t now;
+	unsigned n;             /* flows repaired by this CHILD_SA */
+	uint64_t longest_ms;    /* the oldest one's time to repair */
+	uint32_t spi;           /* and its SPI */
 };
 
 /* A flow we acted on, from a peer that now has a fresh CHILD_SA: repaired. */
 static void repair_flow(struct invalid_spi_flow *f, void *arg)
 {
-	const struct repair *r = arg;
-	char s[INET_ADDRSTRLEN];
+	struct repair *r = arg;
 
 	if (f->src != r->peer || f->cls == INVSPI_CLASS_RECOVERED || f->cls == INVSPI_CLASS_NON_PEER)
 		return;
@@ -274,20 +276,30 @@ static void repair_flow(struct invalid_spi_flow *f, void *arg)
 		return;
 	f->cls = INVSPI_CLASS_RECOVERED;
 	f->recovered_ms = r->now - f->first_ms;
-	stats.recovered++;
-	metrics_inc(MC_RECOVERIES_OK);
-	flightrec_record(f->src, FR_RECOVERY_DONE, f->recovered_ms, 1, 0);
-	flightrec_dump_file(f->src, "recovery", NULL, 0);
-	metrics_observe(MH_RECOVERY_SECONDS, (double)f->recovered_ms / 1000.0);
-	log_ios(LOG_SEV_NOTICE, "CRYPTO", "INVALID_SPI_RECOVERED",
-		"SAs with peer %s back in sync: spi=0x%08X(%u) repaired %llu ms after the first invalid packet",
-		ip(f->src, s), f->spi, f->spi, (unsigned long long)f->recovered_ms);
+	if (!r->n++ || f->recovered_ms > r->longest_ms) {
+		r->longest_ms = f->recovered_ms;
+		r->spi = f->spi;
+	}
 }
 
+/* One repair is one event, however many flows (SPIs) it covers: one log
+ * line, one histogram sample, one flight-recorder dump. */
 static void mark_recovered(uint32_t peer, uint64_t now)
 {
-	struct repair r = {peer, now};
+	struct repair r = {peer, now, 0, 0, 0};
+	char s[INET_ADDRSTRLEN];
+
 	invalid_spi_foreach(repair_flow, &r);
+	if (!r.n)
+		return;
+	stats.recovered += r.n;
+	metrics_inc(MC_RECOVERIES_OK);
+	metrics_observe(MH_RECOVERY_SECONDS, (double)r.longest_ms / 1000.0);
+	flightrec_record(peer, FR_RECOVERY_DONE, r.longest_ms, 1, 0);
+	flightrec_dump_file(peer, "recovery", NULL, 0);
+	log_ios(LOG_SEV_NOTICE, "CRYPTO", "INVALID_SPI_RECOVERED",
+		"SAs with peer %s back in sync: spi=0x%08X(%u)%s repaired %llu ms after the first invalid packet",
+		ip(peer, s), r.spi, r.spi, r.n > 1 ? " and other SPIs" : "", (unsigned long long)r.longest_ms);
 }
 
 void recovery_ike_event(int ev, const struct ike_sa_info *sa)
