@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev llvm \
 libssl-dev libcmocka-dev libmnl-dev libedit-dev libsnmp-dev snmp snmptrapd \
 iproute2 nftables iputils-ping tcpdump iperf3 procps psmisc \
 strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins libstrongswan-standard-plugins \
-wireguard-go wireguard-tools rsyslog python3 python3-prometheus-client"
+wireguard-go wireguard-tools rsyslog python3 python3-prometheus-client linux-perf openssl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -35,18 +35,26 @@ static const char *status_word(enum ike_sa_state s)
 	}
 }
 
-static struct ike_sa_info *snapshot(size_t *n)
+/* The first SHOW_MAX SAs; *total says how many exist. */
+static struct ike_sa_info *snapshot(size_t *n, size_t *total)
 {
 	struct ike *ike = ike_default();
 	struct ike_sa_info *v;
 	size_t k;
 
-	*n = 0;
+	*n = *total = 0;
 	if (!ike || !(v = calloc(SHOW_MAX, sizeof(*v))))
 		return NULL;
 	k = ike_x_list(ike, v, SHOW_MAX);
+	*total = k;
 	*n = k < SHOW_MAX ? k : SHOW_MAX;
 	return v;
+}
+
+static void more_note(struct out *o, size_t n, size_t total)
+{
+	if (total > n)
+		out_printf(o, "%% %zu more IKE SAs not shown (show crypto ikev2 stats counts all)\n", total - n);
 }
 
 static void tunnel_name(unsigned t, char *b, size_t cap)
@@ -73,7 +81,8 @@ static int cmd_ikev2_sa(struct exec_ctx *ctx, int argc, char **argv, struct out 
 {
 	int detail = argc > 4 && !strcmp(argv[4], "detail");
 	size_t n;
-	struct ike_sa_info *v = snapshot(&n);
+	size_t total;
+	struct ike_sa_info *v = snapshot(&n, &total);
 	char l[INET_ADDRSTRLEN], r[INET_ADDRSTRLEN], tn[24], lp[32], rp[32];
 	(void)ctx;
 
@@ -102,6 +111,7 @@ static int cmd_ikev2_sa(struct exec_ctx *ctx, int argc, char **argv, struct out 
 		out_printf(o, "      NAT-T is %s\n", s->nat ? "detected (ESP in UDP/4500)" : "not detected");
 		print_children(o, s);
 	}
+	more_note(o, n, total);
 	out_printf(o, "\n IPv6 Crypto IKEv2  SA \n\n");
 	free(v);
 	return 0;
@@ -110,7 +120,8 @@ static int cmd_ikev2_sa(struct exec_ctx *ctx, int argc, char **argv, struct out 
 static int cmd_isakmp_sa(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 {
 	size_t n;
-	struct ike_sa_info *v = snapshot(&n);
+	size_t total;
+	struct ike_sa_info *v = snapshot(&n, &total);
 	char l[INET_ADDRSTRLEN], r[INET_ADDRSTRLEN];
 	(void)ctx, (void)argc, (void)argv;
 
@@ -119,6 +130,7 @@ static int cmd_isakmp_sa(struct exec_ctx *ctx, int argc, char **argv, struct out
 		out_printf(o, "%-15s %-15s %-14s %7zu %s (IKEv2)\n", ip4(v[i].peer, r), ip4(v[i].local, l),
 			   status_word(v[i].state), 1000 + i + 1,
 			   v[i].state == IKE_SA_ESTABLISHED || v[i].state == IKE_SA_REKEYING ? "ACTIVE" : "INACTIVE");
+	more_note(o, n, total);
 	out_printf(o, "\nIPv6 Crypto ISAKMP SA\n\n");
 	free(v);
 	return 0;
@@ -128,7 +140,8 @@ static int cmd_session(struct exec_ctx *ctx, int argc, char **argv, struct out *
 {
 	int detail = argc > 3 && !strcmp(argv[3], "detail");
 	size_t n;
-	struct ike_sa_info *v = snapshot(&n);
+	size_t total;
+	struct ike_sa_info *v = snapshot(&n, &total);
 	char l[INET_ADDRSTRLEN], r[INET_ADDRSTRLEN], tn[24];
 	(void)ctx;
 
@@ -158,7 +171,8 @@ static int cmd_session(struct exec_ctx *ctx, int argc, char **argv, struct out *
 static int cmd_sockets(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 {
 	size_t n, k = 0;
-	struct ike_sa_info *v = snapshot(&n);
+	size_t total;
+	struct ike_sa_info *v = snapshot(&n, &total);
 	char l[INET_ADDRSTRLEN], r[INET_ADDRSTRLEN];
 	(void)ctx, (void)argc, (void)argv;
 

@@ -38,6 +38,7 @@ enum { HIST_RESERVED = 1, HIST_REMOVED };
 struct peer_state {
 	uint32_t peer;
 	uint64_t last_change_ms; /* last CHILD_SA install/remove */
+	unsigned open_flows;     /* invalid-SPI flows seen since its last repair */
 	struct tokbucket bucket;
 };
 
@@ -221,6 +222,8 @@ static void on_flow(struct invalid_spi_flow *f, int is_new, void *arg)
 		f->action = INVSPI_ACT_COUNT_ONLY;
 		return;
 	}
+	p = peer_get(f->src, 1);
+	p->open_flows++;
 	if (f->cls == INVSPI_CLASS_UNKNOWN || f->cls == INVSPI_CLASS_REKEY_TRANSIENT) {
 		int h = hist_recent(f->src, f->spi, now);
 		if (h == HIST_RESERVED) {
@@ -287,8 +290,13 @@ static void repair_flow(struct invalid_spi_flow *f, void *arg)
 static void mark_recovered(uint32_t peer, uint64_t now)
 {
 	struct repair r = {peer, now, 0, 0, 0};
+	struct peer_state *p = peer_get(peer, 0);
 	char s[INET_ADDRSTRLEN];
 
+	/* Most CHILD_SAs come up with nothing to repair: no table walk then. */
+	if (!p || !p->open_flows)
+		return;
+	p->open_flows = 0;
 	invalid_spi_foreach(repair_flow, &r);
 	if (!r.n)
 		return;
