@@ -22,7 +22,7 @@
 #include "util/buf.h"
 
 #define TUN_READ_MAX 65536 /* a TSO super-packet */
-#define DP_UDP_GRO_MSGS 8
+#define DP_UDP_GRO_MSGS 32
 #define DP_UDP_GRO_BUF 65536
 
 #define IFC_SLOTS 8
@@ -63,7 +63,7 @@ struct dp_thread {
 	uint8_t (*buf)[DP_BUF_SIZE];
 	uint8_t *big; /* one TUN read, before segmentation */
 	struct gro *gro; /* decrypted TCP segments, merged before the TUN write */
-	/* ESP in UDP with UDP_GRO: a few large receive buffers */
+	/* ESP in UDP: large receive buffers, for UDP_GRO's super-datagrams */
 	uint8_t (*ubuf)[DP_UDP_GRO_BUF];
 	struct mmsghdr urx[DP_UDP_GRO_MSGS];
 	struct iovec uiov[DP_UDP_GRO_MSGS];
@@ -336,10 +336,11 @@ static size_t udp_gro_size(const struct msghdr *m)
 	return 0;
 }
 
-/* With UDP_GRO: up to 64 KiB per datagram, cut back into ESP packets here. */
-static void dp_pkt_udp_gro(struct dp_thread *t)
+/* ESP in UDP. With UDP_GRO a datagram may hold up to 64 KiB of ESP packets
+ * of one size, cut apart here; without it each is one packet. */
+void dp_pkt_udp(struct dp_thread *t)
 {
-	for (int round = 0; round < 4 * DP_BATCH / DP_UDP_GRO_MSGS; round++) {
+	for (int round = 0; round < 8; round++) {
 		int n;
 		for (int i = 0; i < DP_UDP_GRO_MSGS; i++) {
 			t->uiov[i] = (struct iovec){t->ubuf[i], DP_UDP_GRO_BUF};
@@ -378,35 +379,6 @@ static void dp_pkt_udp_gro(struct dp_thread *t)
 	dp_gro_flush(t);
 }
 
-void dp_pkt_udp(struct dp_thread *t)
-{
-	if (dp_xmit.udp_gro) {
-		dp_pkt_udp_gro(t);
-		return;
-	}
-	for (int round = 0; round < 4; round++) {
-		int n = rx_batch(t, dp_xmit.udp_fd);
-		if (n <= 0)
-			break;
-		dp_stat_add(&dp_stats.udp_in, (uint64_t)n);
-		for (int i = 0; i < n; i++) {
-			struct msghdr *m = &t->rx[i].msg_hdr;
-			uint32_t dst = 0;
-			int ifindex = 0;
-
-			if (m->msg_flags & MSG_TRUNC) {
-				dp_stat_add(&dp_stats.rx_trunc, 1);
-				drop(ESP_DROP_MALFORMED, NULL);
-				continue;
-			}
-			xmit_get_dst(m, &dst, &ifindex);
-			udp_one(t, t->buf[i], t->rx[i].msg_len, &t->rxname[i], dst, ifindex);
-		}
-		if (n < DP_BATCH)
-			break;
-	}
-	dp_gro_flush(t);
-}
 
 /* ---- outbound ---- */
 
