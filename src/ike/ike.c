@@ -475,6 +475,16 @@ int ike_x_send_invalid_spi(struct ike *ike, uint32_t peer, uint32_t spi)
 	return n ? 0 : -1;
 }
 
+int ike_x_delete_peer_spi(struct ike *ike, uint32_t peer, uint32_t spi)
+{
+	for (struct ike_sa *sa = ike_sa_first_by_peer(ike, peer); sa; sa = ike_sa_next_by_peer(sa))
+		if (ike_sa_usable(sa) && !child_sa_by_in(ike, spi)) {
+			xchg_queue(sa, T_DEL_PEER_SPI, spi);
+			return 0;
+		}
+	return -1;
+}
+
 int ike_x_recover(struct ike *ike, unsigned num, uint32_t spi)
 {
 	struct ike_tun *t = ike_tun_find(ike, num);
@@ -684,6 +694,11 @@ void ike_input(uint32_t local, uint16_t lport, uint32_t peer, uint16_t pport, co
 int ike_send_invalid_spi(uint32_t peer, uint32_t spi)
 {
 	return def ? ike_x_send_invalid_spi(def, peer, spi) : -1;
+}
+
+int ike_delete_peer_spi(uint32_t peer, uint32_t spi)
+{
+	return def ? ike_x_delete_peer_spi(def, peer, spi) : -1;
 }
 
 int ike_recover(unsigned tunnel, uint32_t spi)

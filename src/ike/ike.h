@@ -132,6 +132,9 @@ void ike_x_input(struct ike *ike, uint32_t local, uint16_t lport, uint32_t peer,
 /* Protected INFORMATIONAL with N(INVALID_SPI) (proto ESP, SPI in the data) to
  * every established IKE SA with peer. -1 if there is none. Rate-limiting is the caller's. */
 int ike_x_send_invalid_spi(struct ike *ike, uint32_t peer, uint32_t spi);
+/* DELETE (ESP) naming spi, an inbound SPI we do not have, on an established
+ * IKE SA with peer: a peer that ignores INVALID_SPI drops its stale outbound SA. */
+int ike_x_delete_peer_spi(struct ike *ike, uint32_t peer, uint32_t spi);
 /* Invalid-SPI recovery: no IKE SA with a static peer: initiate TunnelN's IKE SA
  * with INITIAL_CONTACT, then send INVALID_SPI for spi over it. */
 int ike_x_recover(struct ike *ike, unsigned tunnel, uint32_t spi);
@@ -179,6 +182,7 @@ void ike_input(uint32_t local, uint16_t lport, uint32_t peer, uint16_t pport, co
 	       size_t len);
 int ike_send_invalid_spi(uint32_t peer, uint32_t spi);
 int ike_recover(unsigned tunnel, uint32_t spi);
+int ike_delete_peer_spi(uint32_t peer, uint32_t spi);
 int ike_has_sa(uint32_t peer);
 int ike_liveness_check(uint32_t peer);
 int ike_delete_child(uint32_t spi_in);

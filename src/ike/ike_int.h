@@ -110,6 +110,7 @@ enum task_kind {
 	T_DEL_IKE,
 	T_DPD,
 	T_INVALID_SPI,  /* arg: the unknown SPI to report */
+	T_DEL_PEER_SPI, /* arg: an unknown inbound SPI: DELETE it so the peer drops its outbound SA */
 };
 
 struct ike_task {

@@ -73,6 +73,13 @@ int task_info_start(struct ike_sa *sa, const struct ike_task *t)
 		metrics_inc(MC_DPD_SENT);
 		flightrec_record(sa->peer, FR_DPD_SENT, sa->msgid_next, 0, 0);
 		break;
+	case T_DEL_PEER_SPI:
+		/* A DELETE names SPIs we would receive on (§3.11): for an SPI the
+		 * peer still sends on but we no longer have, it makes a peer that
+		 * ignores INVALID_SPI drop its stale outbound SA, as IOS does. */
+		ike_pld_d_put(&b, IKE_PROTO_ESP, 4, &t->arg, 1);
+		flightrec_record(sa->peer, FR_DELETE_SENT, IKE_PROTO_ESP, t->arg, 1);
+		break;
 	case T_INVALID_SPI:
 		/* §3.10.1: protocol ESP, the SPI in the notification data. */
 		put_be32(spib, t->arg);

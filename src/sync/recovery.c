@@ -24,6 +24,8 @@
 #define PEER_BUCKET_PER_SEC 1       /* recovery initiations per static peer */
 #define PEER_BUCKET_BURST 2
 #define GLOBAL_BUCKET_PER_SEC 20    /* recovery initiations overall */
+#define NOTIFY_BUCKET_PER_SEC 10    /* INVALID_SPI exchanges per peer: a flood of forged */
+#define NOTIFY_BUCKET_BURST 20      /* random SPIs in a peer's name costs it little */
 #define GLOBAL_BUCKET_BURST 40
 #define HIST_SLOTS 1024             /* recently retired SPIs, for classification */
 #define PEER_SLOTS 256
@@ -39,7 +41,8 @@ struct peer_state {
 	uint32_t peer;
 	uint64_t last_change_ms; /* last CHILD_SA install/remove */
 	unsigned open_flows;     /* invalid-SPI flows seen since its last repair */
-	struct tokbucket bucket;
+	struct tokbucket bucket;        /* recovery IKE initiations */
+	struct tokbucket notify_bucket; /* INVALID_SPI/DELETE exchanges, whatever the SPI */
 };
 
 static const struct config *cfg;
@@ -59,6 +62,7 @@ static struct peer_state *peer_get(uint32_t peer, int create)
 		if (p->peer == 0 && create) {
 			p->peer = peer;
 			tokbucket_init(&p->bucket, PEER_BUCKET_PER_SEC, PEER_BUCKET_BURST);
+			tokbucket_init(&p->notify_bucket, NOTIFY_BUCKET_PER_SEC, NOTIFY_BUCKET_BURST);
 			return p;
 		}
 	}
@@ -69,6 +73,7 @@ static struct peer_state *peer_get(uint32_t peer, int create)
 	memset(p, 0, sizeof(*p));
 	p->peer = peer;
 	tokbucket_init(&p->bucket, PEER_BUCKET_PER_SEC, PEER_BUCKET_BURST);
+	tokbucket_init(&p->notify_bucket, NOTIFY_BUCKET_PER_SEC, NOTIFY_BUCKET_BURST);
 	return p;
 }
 
@@ -161,13 +166,22 @@ static void act(struct invalid_spi_flow *f, uint64_t now)
 	uint32_t sup;
 
 	if (ike_has_sa(f->src)) {
+		struct peer_state *ps = peer_get(f->src, 1);
 		if (!ratelimit_allow(&notify_rl, &k, now, &sup))
 			return;
+		if (!tokbucket_take(&ps->notify_bucket, now)) {
+			stats.rate_limited++;
+			return;
+		}
 		/* Still coming a second after our INVALID_SPI: the peer ignores it
-		 * (strongSwan does). If our tunnel has no CHILD_SA (we dropped ours,
-		 * the DELETE was lost), bring one up: the peer moves to it. */
-		if (f->action == INVSPI_ACT_NOTIFY_SENT && (t = static_peer(f->src)))
-			ike_initiate(t->num);
+		 * (strongSwan does). Send a DELETE for that SPI as IOS does (the peer
+		 * drops its stale outbound SA), and if our tunnel has no CHILD_SA (we
+		 * dropped ours, the DELETE was lost) bring one up. */
+		if (f->action == INVSPI_ACT_NOTIFY_SENT) {
+			ike_delete_peer_spi(f->src, f->spi);
+			if ((t = static_peer(f->src)))
+				ike_initiate(t->num);
+		}
 		if (ike_send_invalid_spi(f->src, f->spi) == 0) {
 			if (f->action != INVSPI_ACT_NOTIFY_SENT)
 				flightrec_record(f->src, FR_RECOVERY_START, FR_R_INVALID_SPI, f->spi, 0);

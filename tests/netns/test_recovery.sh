@@ -100,6 +100,20 @@ SW=$ROOT/examples/strongswan-site-b
 sw_start "$B" b "$SW/strongswan.conf" "$SW/swanctl.conf" || fail "charon start"
 start_insyncd "$A" a "$ROOT/examples/site-a.conf" || exit 1
 check "strongSwan: tunnel up" wait_for 15 bash -c "ip netns exec $A ping -c1 -W1 -I 10.0.1.1 10.0.2.1"
+# (b) a lost DELETE toward strongSwan, which ignores INVALID_SPI: the second
+# round sends a DELETE for the SPI strongSwan still uses (as IOS does).
+ping_start "$B" 10.0.2.1 10.0.1.1 swdel
+sleep 1
+ctl a test crypto drop-deletes 1 >/dev/null
+t0=$(now_epoch)
+ctl a clear crypto sa >/dev/null
+sleep 4
+ping_stop swdel
+report "(b) lost DELETE toward strongSwan: longest gap $(max_gap swdel "$t0") ms"
+check "(b) strongSwan: repaired (recovered logged)" grep -q 'INVALID_SPI_RECOVERED' "$T_DIR/a.log"
+check "(b) strongSwan: no stale CHILD_SA left" wait_for 10 bash -c "[ \$(swanctl --list-sas --uri unix://$T_DIR/sw-b/charon.vici | grep -c 'lan:.*INSTALLED') = 1 ]"
+check "(b) strongSwan: traffic both ways" wait_for 5 bash -c "ip netns exec $B ping -c1 -W1 -I 10.0.2.1 10.0.1.1"
+
 ping_start "$B" 10.0.2.1 10.0.1.1 swkill
 sleep 1
 kill -9 "$PID_a"; wait "$PID_a" 2>/dev/null; rm -f "$T_DIR/a.sock"
