@@ -1,6 +1,8 @@
 /* Wiring of subsystems. Kept in one place so the start/apply/stop order is
  * visible at a glance. */
 #include "daemon/subsys.h"
+#include <stdlib.h>
+#include <string.h>
 #include "esp/dp.h"
 #include "esp/metrics_dp.h"
 #include "esp/show_dp.h"
@@ -37,6 +39,10 @@ void subsys_register_commands(void)
 
 void subsys_init(void)
 {
+	/* Benchmarks compare with the flight recorder off (INSYNC_FLIGHTREC=off). */
+	const char *fr = getenv("INSYNC_FLIGHTREC");
+	if (fr && !strcmp(fr, "off"))
+		flightrec_set_enabled(0);
 	dp_init();
 	glue_init();
 	metrics_dp_register();
