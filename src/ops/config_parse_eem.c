@@ -2,6 +2,7 @@
  * lines. Actions are kept sorted by label the way cfg_label_cmp orders them;
  * regular expressions are compiled once here so that a bad one is a config
  * error, not a runtime surprise. */
+#include "util/rx.h"
 #include "ops/config_parse.h"
 #include "ops/config_util.h"
 #include <errno.h>
@@ -64,7 +65,10 @@ static int quoted_text(struct cfgp *p, const char *what, char *dst, size_t cap)
 static int regex_check(struct cfgp *p, int col, const char *re)
 {
 	regex_t rx;
-	int r = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+	int r;
+
+	memset(&rx, 0, sizeof(rx));
+	r = rx_compile(&rx, re, REG_EXTENDED | REG_NOSUB);
 	if (r != 0) {
 		char msg[128];
 		regerror(r, &rx, msg, sizeof(msg));

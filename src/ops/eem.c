@@ -8,6 +8,7 @@
  *
  * Triggers never run actions synchronously: a log hook or a packet handler
  * only arms a timer, so applets cannot re-enter the code that logged. */
+#include "util/rx.h"
 #include "ops/eem.h"
 #include "daemon/loop.h"
 #include "ops/config.h"
@@ -452,7 +453,7 @@ static struct eem_applet *applet_new(const struct cfg_applet *c)
 	a->maxrun = c->maxrun ? c->maxrun : EEM_DEFAULT_MAXRUN;
 	timer_init(&a->ev_timer, on_ev_timer, a);
 	if (a->event == EEM_EV_SYSLOG) {
-		if (regcomp(&a->re, a->pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+		if (rx_compile(&a->re, a->pattern, REG_EXTENDED | REG_NOSUB) != 0) {
 			log_ios(LOG_SEV_ERR, "HA_EM", "FMPD_ERROR",
 				"applet %s: invalid syslog pattern; not registered", a->name);
 			goto fail;

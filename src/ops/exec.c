@@ -1,5 +1,6 @@
 /* The exec command table: IOS-style prefix matching over registered syntaxes,
  * caret error markers, "?" help and TAB completion, and output pipes. */
+#include "util/rx.h"
 #include "ops/exec.h"
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -354,7 +355,7 @@ static int apply_pipe(struct out *cur, const char *stage, const char *full, int 
 		regex_t re;
 		/* The regex is the rest of the stage, as IOS takes it. */
 		const char *rx = stage + ws.col[1];
-		if (regcomp(&re, rx, REG_EXTENDED | REG_NOSUB) != 0) {
+		if (rx_compile(&re, rx, REG_EXTENDED | REG_NOSUB) != 0) {
 			out_reset(final);
 			out_printf(final, "%% Invalid regular expression: %s\n", rx);
 			return 1;

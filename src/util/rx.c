@@ -1,0 +1,52 @@
+/* Bounded regex compilation (see rx.h). */
+#include <stdlib.h>
+#include <string.h>
+#include "util/rx.h"
+
+/* How many copies of subtrees glibc would make: the product of the interval
+ * bounds and of 2 for every '+' (it compiles x+ as xx*). -1 when a repetition
+ * operator follows another one (x++, x*{9}: undefined in ERE, and each one
+ * doubles the tree again). Capped just above RX_MAX_REPEAT. */
+static long rx_repeat(const char *s)
+{
+	unsigned long prod = 1, f;
+	int prev_dup = 0;
+
+	for (const char *p = s; *p; p++) {
+		char *e = (char *)p;
+
+		if (*p == '\\' && p[1]) {
+			p++;
+			prev_dup = 0;
+			continue;
+		}
+		if (*p == '{' && ((p[1] >= '0' && p[1] <= '9') || p[1] == ',')) {
+			unsigned long lo = strtoul(p + 1, &e, 10), hi = lo; /* {m}, {m,} count as m */
+			if (*e == ',' && e[1] >= '0' && e[1] <= '9')
+				hi = strtoul(e + 1, &e, 10);
+			f = hi < 1 ? 1 : hi;
+			p = *e == '}' ? e : p;
+		} else if (*p == '+') {
+			f = 2;
+		} else if (*p == '*' || *p == '?') {
+			f = 1;
+		} else {
+			prev_dup = 0;
+			continue;
+		}
+		if (prev_dup)
+			return -1;
+		prev_dup = 1;
+		prod = f > RX_MAX_REPEAT || prod * f > RX_MAX_REPEAT ? RX_MAX_REPEAT + 1 : prod * f;
+	}
+	return (long)prod;
+}
+
+int rx_compile(regex_t *re, const char *pattern, int cflags)
+{
+	long r;
+
+	if (strlen(pattern) > RX_MAX_LEN || (r = rx_repeat(pattern)) < 0 || r > RX_MAX_REPEAT)
+		return REG_ESIZE;
+	return regcomp(re, pattern, cflags);
+}
