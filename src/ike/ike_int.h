@@ -196,7 +196,8 @@ struct ike_sa {
 	size_t x_nonce_len;
 	/* IKE rekey collision (§2.8.1) */
 	struct ike_sa *collide, *replaced_by;
-	struct ike_sa *parent;    /* the IKE SA whose rekey created this one */
+	struct ike_sa *parent;    /* the IKE SA whose rekey created this one, while it
+	                           * still points here (x_new, collide or replaced_by) */
 	uint8_t nonce_min[IKE_NONCE_MAX];
 	size_t nonce_min_len;
 	uint64_t created_ms, established_ms, last_rx_ms;

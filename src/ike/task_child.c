@@ -301,6 +301,8 @@ static void child_ike_rekey_response(struct ike_sa *sa, const struct ike_msg *m)
 		/* Both ends rekeyed this IKE SA: the new SA with the lowest nonce goes. */
 		if (ike_nonce_cmp(n->nonce_min, n->nonce_min_len, twin->nonce_min, twin->nonce_min_len) < 0) {
 			DBG(DBG_IKE, sa->peer, "IKEv2:IKE SA rekey collision: ours is redundant, deleting it");
+			/* The old SA no longer points at n: a parent link would dangle when it goes. */
+			n->parent = NULL;
 			n->replaced_by = twin;
 			xchg_queue(n, T_DEL_IKE, 0);
 			return; /* the peer deletes the old SA */

@@ -69,7 +69,7 @@ run_pair() { # run_pair LABEL [env...]
 	check "$label: one IKE SA each side" bash -c "[ \$('$INSYNCCTL' -S $T_DIR/a.sock show crypto ikev2 sa | grep -c READY) = 1 ] && [ \$('$INSYNCCTL' -S $T_DIR/b.sock show crypto ikev2 sa | grep -c READY) = 1 ]"
 	kill "$PID_a" "$PID_b"; wait "$PID_a" "$PID_b" 2>/dev/null
 	check "$label: no sanitizer reports" bash -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' $T_DIR/a.log $T_DIR/b.log"
-	rm -f "$T_DIR/a.sock" "$T_DIR/b.sock"; : >"$T_DIR/a.log"; : >"$T_DIR/b.log"
+	rm -f "$T_DIR/a.sock" "$T_DIR/b.sock"; mv "$T_DIR/a.log" "$T_DIR/$label-a.log"; mv "$T_DIR/b.log" "$T_DIR/$label-b.log"
 }
 
 run_pair jitter

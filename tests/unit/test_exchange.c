@@ -1188,6 +1188,47 @@ static void test_rekey_ike_collision_lost_delete(void **st)
 	                          "armed without a callback");
 }
 
+/* Regression (task_child.c child_ike_rekey_response, collision loser): the
+ * losing new IKE SA kept its parent link to the old SA although the old SA no
+ * longer pointed at it, so nothing cleared the link when the old SA went.
+ * When the peer's DELETE of the old SA was handled (and the old SA freed)
+ * before the answer to our DELETE of the loser arrived, destroying the loser
+ * read the freed old SA (use after free, seen in test_rekey under ASan).
+ * Sequence: both sides rekey the IKE SA; the requests cross; both responses
+ * arrive; both DELETE requests are answered; the old SAs are freed; then
+ * the DELETE responses arrive. */
+static void ike_collision_delete_order(void)
+{
+	struct ike_sa_info v[4];
+
+	establish();
+	CHECK(ike_x_rekey_ike(N.p[PA].ike, N.p[PB].addr) == 0);
+	CHECK(ike_x_rekey_ike(N.p[PB].ike, N.p[PA].addr) == 0);
+	CHECK(deliver_pick(PB, REQ) == 0);
+	CHECK(deliver_pick(PA, REQ) == 0);
+	CHECK(deliver_pick(PA, RESP) == 0);
+	CHECK(deliver_pick(PB, RESP) == 0);
+	CHECK(deliver_pick(PA, REQ) == 0);
+	CHECK(deliver_pick(PB, REQ) == 0);
+	advance(1); /* the deleted old SAs are released */
+	pump();
+	check_one_pair();
+	for (int i = 0; i < 2; i++) {
+		CHECK(list_sa(i, v, 4) == 1);
+		CHECK(v[0].state == IKE_SA_ESTABLISHED && v[0].n_child == 1);
+	}
+	peer_stop(PA);
+	peer_stop(PB);
+	CHECK(timer_count() == 0);
+}
+
+static void test_rekey_ike_collision_delete_order(void **st)
+{
+	(void)st;
+	run_isolated(ike_collision_delete_order,
+		     "regression: IKE SA rekey collision loser kept a dangling parent link");
+}
+
 /* Regression (task_child.c child_ike_rekey_response, fail path): a refused
  * IKE SA rekey re-arms the old SA's timers with ike_sa_arm_timers(), whose
  * timer_init() on t_rekey (armed: the manual rekey left it) and on t_dpd (the
@@ -1606,6 +1647,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rekey_ike, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_ike_collision, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_ike_collision_lost_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rekey_ike_collision_delete_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_ike_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_spi, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_initial_contact, setup, teardown),
