@@ -40,14 +40,19 @@ enum esp_drop {
 };
 const char *esp_drop_name(enum esp_drop d);
 
-/* Anti-replay window (RFC 4303 App. A, ESN aware). Bitmap of up to 4096 bits. */
+/* Anti-replay window (RFC 4303 App. A, ESN aware). The bitmap is sized to the
+ * configured window (64..4096 bits) and lives with its owner: an SA with the
+ * default window spends 8 bytes on it, not 512. */
 #define REPLAY_MAX_WINDOW 4096
 struct replay {
-	uint64_t top;    /* highest authenticated sequence number (64-bit, ESN) */
-	uint32_t window; /* bits, 64..4096, multiple of 64 */
-	uint64_t bitmap[REPLAY_MAX_WINDOW / 64];
+	uint64_t top;     /* highest authenticated sequence number (64-bit, ESN) */
+	uint32_t window;  /* bits, 64..4096, multiple of 64 */
+	uint64_t *bitmap; /* window / 64 words */
 };
-void replay_init(struct replay *r, uint32_t window);
+/* The window actually used for a configured size: clamped, rounded up to 64. */
+uint32_t replay_window_bits(uint32_t window);
+/* bits: replay_window_bits(window) / 64 words, owned by the caller. */
+void replay_init(struct replay *r, uint32_t window, uint64_t *bits);
 /* Infer the full 64-bit sequence from the 32-bit wire value (ESN) and check it.
  * Returns 0 and *seq64 if the packet may be accepted, -1 if replayed/too old. */
 int replay_check(const struct replay *r, uint32_t seq_lo, int esn, uint64_t *seq64);
@@ -85,6 +90,7 @@ struct esp_sa {
 	_Atomic uint64_t seq;  /* outbound: last sequence number sent */
 	struct replay replay;  /* inbound: owned by the one thread that decaps this SA */
 	struct esp_counters ctr;
+	uint64_t replay_bits[]; /* inbound only: the replay bitmap */
 };
 
 /* Returns NULL on bad parameters (wrong key length for the transform). */

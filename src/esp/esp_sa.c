@@ -133,6 +133,7 @@ struct esp_sa *esp_sa_new(const struct esp_sa_params *p, int inbound)
 {
 	struct esp_sa *sa = NULL;
 	size_t enc_len, auth_len;
+	uint32_t window;
 
 	if (!p || esp_key_lengths(p->cipher, p->auth, &enc_len, &auth_len))
 		return NULL;
@@ -142,7 +143,9 @@ struct esp_sa *esp_sa_new(const struct esp_sa_params *p, int inbound)
 		return NULL;
 	if (p->auth_key_len != auth_len || (auth_len && !p->auth_key))
 		return NULL;
-	sa = calloc(1, sizeof(*sa));
+	/* Only an inbound SA checks replay: only it carries the bitmap. */
+	window = inbound ? replay_window_bits(p->replay_window ? p->replay_window : 64) : 0;
+	sa = calloc(1, sizeof(*sa) + window / 8);
 	if (!sa)
 		return NULL;
 	sa->spi = p->spi;
@@ -161,7 +164,8 @@ struct esp_sa *esp_sa_new(const struct esp_sa_params *p, int inbound)
 	}
 	if (setup_cipher(sa, p) || (!esp_sa_is_gcm(sa) && setup_mac(sa, p)))
 		goto fail;
-	replay_init(&sa->replay, p->replay_window ? p->replay_window : 64);
+	if (inbound)
+		replay_init(&sa->replay, window, sa->replay_bits);
 	return sa;
 fail:
 	esp_sa_free(sa);

@@ -7,14 +7,21 @@
 #include <string.h>
 #include "esp/esp.h"
 
-void replay_init(struct replay *r, uint32_t window)
+uint32_t replay_window_bits(uint32_t window)
 {
 	if (window < 64)
 		window = 64;
 	if (window > REPLAY_MAX_WINDOW)
 		window = REPLAY_MAX_WINDOW;
-	memset(r, 0, sizeof(*r));
-	r->window = (window + 63) / 64 * 64;
+	return (window + 63) / 64 * 64;
+}
+
+void replay_init(struct replay *r, uint32_t window, uint64_t *bits)
+{
+	r->top = 0;
+	r->window = replay_window_bits(window);
+	r->bitmap = bits;
+	memset(bits, 0, r->window / 8);
 }
 
 static int bit_get(const struct replay *r, uint64_t s)
@@ -97,7 +104,7 @@ void replay_commit(struct replay *r, uint64_t seq64)
 
 	if (seq64 > r->top) {
 		if (seq64 - r->top >= r->window)
-			memset(r->bitmap, 0, sizeof(r->bitmap));
+			memset(r->bitmap, 0, r->window / 8);
 		else
 			clear_range(r, r->top + 1, seq64);
 		r->top = seq64;
