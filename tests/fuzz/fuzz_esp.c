@@ -70,7 +70,7 @@ static enum esp_drop decap(struct esp_sa *sa, const uint8_t *pkt, size_t len, ui
 	enum esp_drop d;
 
 	memcpy(buf, pkt, len);
-	replay_init(&sa->replay, 64);
+	replay_init(&sa->replay, sa->replay.window, sa->replay_bits); /* fresh window each input */
 	d = esp_decap(sa, buf, len, &off, &il, &nh);
 	check((unsigned)d < ESP_DROP_MAX);
 	if (d == ESP_OK) {
