@@ -8,22 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include "hex.h"
 #include "crypto/dh.h"
 
 static const int groups[] = {14, 19, 20, 31};
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	unsigned v;
-
-	for (; s[0] && s[1]; s += 2) {
-		if (sscanf(s, "%2x", &v) != 1 || n >= cap)
-			fail_msg("bad hex");
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
 
 static void test_agree(void **st)
 {

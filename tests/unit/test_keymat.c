@@ -10,24 +10,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include "hex.h"
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include "crypto/prf.h"
 #include "ike/keymat.h"
 #include "ike/psk.h"
-
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	unsigned v;
-
-	for (; s[0] && s[1]; s += 2) {
-		if (sscanf(s, "%2x", &v) != 1 || n >= cap)
-			fail_msg("bad hex");
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
 
 static const EVP_MD *md_of(int alg)
 {
