@@ -227,8 +227,13 @@ void child_sa_destroy(struct child_sa *c, uint32_t grace_ms)
 	sa->n_children--;
 	if (sa->x_child == c)
 		sa->x_child = NULL;
-	if (sa->x_old == c)
+	if (sa->x_old == c) {
+		/* The peer deleted the SA we are rekeying, typically because its
+		 * twin won a collision: our response still needs the twin to settle. */
 		sa->x_old = NULL;
+		if (sa->x_child)
+			sa->x_child->collide = c->collide;
+	}
 	for (struct child_sa *o = sa->children; o; o = o->next) {
 		if (o->collide == c)
 			o->collide = NULL;

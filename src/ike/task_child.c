@@ -93,7 +93,7 @@ static void child_supersede(struct child_sa *c)
 {
 	for (struct child_sa *o = c->ike->children; o; o = o->next)
 		if (o != c && o->ci.tunnel == c->ci.tunnel && o->ci.tunnel != IKE_TUNNEL_NONE &&
-		    o->state == CHILD_INSTALLED && c->created_ms - o->created_ms > 1000) {
+		    o->state == CHILD_INSTALLED && c->created_ms > o->created_ms + 1000) {
 			DBG(DBG_IKE, c->ike->peer, "IKEv2:CHILD_SA 0x%08X superseded by 0x%08X, deleting it",
 			    o->ci.spi_in, c->ci.spi_in);
 			xchg_queue(c->ike, T_DEL_CHILD, o->ci.spi_in);
@@ -471,17 +471,18 @@ fail:
 	return -1;
 }
 
-/* Our rekey of old completed with c; settle a collision with the peer's twin. */
+/* Our rekey of old completed with c; settle a collision with the peer's twin.
+ * old is NULL when the peer deleted it meanwhile (c->collide then names the twin). */
 static void child_rekey_settle(struct ike_sa *sa, struct child_sa *old, struct child_sa *c)
 {
-	struct child_sa *twin = old->collide;
+	struct child_sa *twin = old ? old->collide : c->collide;
 
 	metrics_inc(MC_REKEYS_CHILD);
 	if (twin) {
 		metrics_inc(MC_REKEY_COLLISIONS);
 		flightrec_record(sa->peer, FR_REKEY_COLLISION, 0,
 				 ike_nonce_cmp(c->nonce_min, c->nonce_min_len, twin->nonce_min, twin->nonce_min_len) > 0,
-				 old->ci.spi_in);
+				 old ? old->ci.spi_in : 0);
 	}
 
 	if (twin && ike_nonce_cmp(c->nonce_min, c->nonce_min_len, twin->nonce_min, twin->nonce_min_len) < 0) {
@@ -490,7 +491,8 @@ static void child_rekey_settle(struct ike_sa *sa, struct child_sa *old, struct c
 		 * so keep sending on old until the peer deletes old (or the fallback). */
 		DBG(DBG_IKE, sa->peer, "IKEv2:CHILD_SA rekey collision: ours (0x%08X) is redundant", c->ci.spi_in);
 		child_redundant(c);
-		child_retire(old);
+		if (old)
+			child_retire(old);
 		xchg_queue(c->ike, T_DEL_CHILD, c->ci.spi_in);
 		return;
 	}
@@ -499,8 +501,10 @@ static void child_rekey_settle(struct ike_sa *sa, struct child_sa *old, struct c
 		child_redundant(twin);
 	}
 	child_sa_install_out(c);
-	child_retire(old);
-	xchg_queue(old->ike, T_DEL_CHILD, old->ci.spi_in);
+	if (old) {
+		child_retire(old);
+		xchg_queue(old->ike, T_DEL_CHILD, old->ci.spi_in);
+	}
 }
 
 void task_child_response(struct ike_sa *sa, const struct ike_msg *m)
@@ -555,7 +559,7 @@ void task_child_response(struct ike_sa *sa, const struct ike_msg *m)
 		goto bad;
 	if (sa->replaced_by && !sa->replaced_by->destroyed)
 		child_sa_move(c, sa->replaced_by); /* the IKE SA was rekeyed meanwhile */
-	if (old && old->state != CHILD_DELETING) {
+	if ((old && old->state != CHILD_DELETING) || (!old && c->collide)) {
 		child_rekey_settle(sa, old, c);
 	} else {
 		child_sa_install_out(c);

@@ -865,6 +865,9 @@ static const struct script scripts[] = {
     {"A's exchange and DELETE complete before B's request",
      4,
      {{PB, REQ}, {PA, RESP}, {PB, REQ}, {PA, RESP}}},
+    {"B settles first; A handles B's DELETE before its own response",
+     5,
+     {{PB, REQ}, {PA, REQ}, {PB, RESP}, {PA, REQ}, {PA, RESP}}},
 };
 
 static void run_script(const struct script *sc)
@@ -918,6 +921,17 @@ static void test_rekey_child_collision_one_first(void **st)
 {
 	(void)st;
 	collisions_child(3, 7);
+}
+
+/* Regression (task_child.c, child_sa.c): B wins the collision and deletes
+ * the old SA before A's own response arrives. A lost the collision record
+ * with the old SA, installed its redundant SA as a fresh one and deleted B's
+ * surviving twin: no pair was left until a new CHILD_SA came up (a ~1.4 s
+ * outage in test_rekey's forced-collision run). */
+static void test_rekey_child_collision_delete_first(void **st)
+{
+	(void)st;
+	collisions_child(8, 8);
 }
 
 /* A's NOT_FOUND answer to B's late rekey overtakes A's DELETE of the old SA
@@ -1636,6 +1650,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rekey_child, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_crossing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_one_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_delete_first, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_reordered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_busy_window, setup,
