@@ -124,6 +124,7 @@ static void *worker_main(void *arg)
 					dp_pkt_tun(w->pkt, q);
 			}
 		}
+		dp_pkt_batch_end(w->pkt);
 		dp_events_kick((int)(w - workers));
 	}
 	sad_reader_offline(w->reader);

@@ -57,6 +57,7 @@ struct dp_event {
 	uint16_t sport, dport;  /* host order; 0 for raw ESP */
 	int udp_encap;
 	unsigned tunnel;
+	uint32_t count;         /* INVALID_SPI: packets this event stands for (0 means 1) */
 	char ifname[16];        /* input interface */
 };
 typedef void (*dp_event_fn)(const struct dp_event *ev, void *arg);

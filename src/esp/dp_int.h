@@ -29,6 +29,7 @@ struct dp_stats {
 	_Atomic uint64_t tun_tso; /* TCPv4 super-packets read and segmented */
 	_Atomic uint64_t tun_writes, tun_merged; /* TUN writes; packets merged into them by GRO */
 	_Atomic uint64_t held, held_sent, held_expired;
+	_Atomic uint64_t inv_unreported; /* invalid SPIs over the gate's new-flow budget */
 };
 extern struct dp_stats dp_stats;
 
@@ -178,4 +179,5 @@ void dp_pkt_raw(struct dp_thread *t);
 void dp_pkt_udp(struct dp_thread *t);
 void dp_pkt_tun(struct dp_thread *t, struct dp_tunq *q);
 void dp_pkt_batch_start(struct dp_thread *t);
+void dp_pkt_batch_end(struct dp_thread *t); /* after a wakeup's packets, before the kick */
 #endif

@@ -16,9 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/udp.h>
+#include <openssl/rand.h>
 #include "esp/dp_int.h"
 #include "esp/gro.h"
 #include "esp/gso.h"
+#include "esp/invspi_gate.h"
 #include "util/buf.h"
 
 #define TUN_READ_MAX 65536 /* a TSO super-packet */
@@ -76,6 +78,7 @@ struct dp_thread {
 	struct tx raw, udp;
 	struct ifc ifc[IFC_SLOTS];
 	unsigned ifc_next;
+	struct invspi_gate gate;
 };
 
 struct dp_stats dp_stats;
@@ -83,6 +86,7 @@ struct dp_stats dp_stats;
 struct dp_thread *dp_pkt_new(int idx)
 {
 	struct dp_thread *t = calloc(1, sizeof(*t));
+	uint64_t seed;
 
 	if (!t)
 		return NULL;
@@ -95,6 +99,9 @@ struct dp_thread *dp_pkt_new(int idx)
 		free(t);
 		return NULL;
 	}
+	if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1)
+		seed = (uint64_t)(uintptr_t)t ^ (uint64_t)time(NULL);
+	invspi_gate_init(&t->gate, seed);
 	t->idx = idx;
 	return t;
 }
@@ -164,7 +171,33 @@ static void raise_once(struct dp_thread *t, struct sad_sa *s, int flag, enum dp_
 
 /* ---- inbound ---- */
 
-/* GRO's writes, with the datapath counters kept in step. */
+static void invalid_spi_event(struct dp_thread *t, const struct invspi_rec *r)
+{
+	struct dp_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = DP_EV_INVALID_SPI;
+	ev.src = r->src;
+	ev.dst = r->dst;
+	ev.spi = r->spi;
+	ev.sport = r->sport;
+	ev.dport = r->dport;
+	ev.udp_encap = r->udp;
+	ev.count = r->count;
+	ifname_of(t, r->ifindex, ev.ifname);
+	dp_events_push(t->idx, &ev);
+}
+
+static void invalid_spi_flush(const struct invspi_rec *r, void *arg)
+{
+	invalid_spi_event(arg, r);
+}
+
+void dp_pkt_batch_end(struct dp_thread *t)
+{
+	invspi_gate_sweep(&t->gate, t->now_ms, invalid_spi_flush, t);
+}
+
 /* GRO's writes and lost segments, with the datapath counters kept in step. */
 static void dp_gro_count(struct dp_thread *t, uint64_t w0, uint64_t s0, uint64_t e0)
 {
@@ -207,18 +240,14 @@ static void esp_in(struct dp_thread *t, uint8_t *p, size_t len, uint32_t src, ui
 	}
 	spi = get_be32(p);
 	if (!(s = sad_lookup_in(spi))) {
-		struct dp_event ev;
+		struct invspi_rec pkt = {src, dst, spi, sport, dport, (uint8_t)udp, ifindex, 1}, rep[2];
+		int n = invspi_gate_offer(&t->gate, &pkt, t->now_ms, rep);
+
 		drop(udp ? ESP_DROP_NO_SA_UDP : ESP_DROP_NO_SA_V4, NULL);
-		memset(&ev, 0, sizeof(ev));
-		ev.type = DP_EV_INVALID_SPI;
-		ev.src = src;
-		ev.dst = dst;
-		ev.spi = spi;
-		ev.sport = sport;
-		ev.dport = dport;
-		ev.udp_encap = udp;
-		ifname_of(t, ifindex, ev.ifname);
-		dp_events_push(t->idx, &ev);
+		if (n < 0)
+			dp_stat_add(&dp_stats.inv_unreported, 1);
+		for (int i = 0; i < n; i++)
+			invalid_spi_event(t, &rep[i]);
 		return;
 	}
 	d = esp_decap(s->esp, p, len, &off, &ilen, &nh);

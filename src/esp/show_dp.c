@@ -227,7 +227,9 @@ static int cmd_show_drops(struct exec_ctx *ctx, int argc, char **argv, struct ou
 		out_printf(o, "%4d %-40s %20llu\n", ios_num(d), esp_drop_name((enum esp_drop)d),
 			   LD(dp_stats.drops[d]));
 	}
-	out_printf(o, "\nHeld while a tunnel had no SA: %llu (sent %llu, expired %llu)\n", LD(dp_stats.held),
+	out_printf(o, "\nInvalid SPIs over the per-flow reporting budget (counted above only): %llu\n",
+		   LD(dp_stats.inv_unreported));
+	out_printf(o, "Held while a tunnel had no SA: %llu (sent %llu, expired %llu)\n", LD(dp_stats.held),
 		   LD(dp_stats.held_sent), LD(dp_stats.held_expired));
 	out_printf(o, "ESP in %llu (raw %llu, udp %llu), ESP out %llu, NAT keepalives %llu\n",
 		   LD(dp_stats.esp_in), LD(dp_stats.raw_in), LD(dp_stats.udp_in), LD(dp_stats.esp_out),

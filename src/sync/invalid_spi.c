@@ -154,7 +154,8 @@ struct invalid_spi_flow *invalid_spi_record(const struct dp_event *ev, uint64_t 
 	f->udp_encap = ev->udp_encap;
 	memcpy(f->ifname, ev->ifname, sizeof(f->ifname));
 	f->ifname[sizeof(f->ifname) - 1] = '\0';
-	f->count++;
+	f->last_add = ev->count ? ev->count : 1; /* the data plane aggregates a flow's packets */
+	f->count += f->last_add;
 	f->last_ms = now_ms;
 	f->last_real = time(NULL);
 	if (is_new) {

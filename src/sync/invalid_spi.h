@@ -1,7 +1,8 @@
 /* The per-flow invalid-SPI table (control thread only).
  *
- * Every DP_EV_INVALID_SPI event lands here: the flow (source, destination,
- * SPI) is counted, `%CRYPTO-4-RECVD_PKT_INV_SPI` is logged at most once per
+ * Every DP_EV_INVALID_SPI event lands here; one event may stand for several
+ * packets of a flow (esp/invspi_gate.h). The flow (source, destination, SPI)
+ * is counted, `%CRYPTO-4-RECVD_PKT_INV_SPI` is logged at most once per
  * log interval per flow and at most `line cap` times per second overall, and
  * the sync code is told through a hook. The table has a fixed number of slots
  * (set-associative, least-recently-seen eviction, keyed with a random seed), so
@@ -40,6 +41,7 @@ struct invalid_spi_flow {
 	int udp_encap;
 	char ifname[16];
 	uint64_t count;
+	uint32_t last_add;        /* packets the latest event added to count */
 	uint64_t first_ms, last_ms; /* monotonic */
 	time_t first_real, last_real;
 	uint64_t last_log_ms;     /* 0 = never logged */

@@ -221,7 +221,7 @@ static void on_flow(struct invalid_spi_flow *f, int is_new, void *arg)
 	uint64_t now = loop_now_ms();
 	struct peer_state *p = peer_get(f->src, 0);
 
-	if (is_new || f->count % 64 == 0)
+	if (is_new || f->count / 64 != (f->count - f->last_add) / 64) /* every 64 packets */
 		flightrec_record(f->src, FR_INVALID_SPI, f->spi, f->count, 0);
 
 	if (f->cls == INVSPI_CLASS_RECOVERED && !is_new) {
