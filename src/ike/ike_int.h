@@ -35,6 +35,7 @@
 #define CHILD_OUT_FALLBACK_MS 6000
 #define CHILD_OUT_COLLISION_MS 200  /* ...after a late collision: once the peer has our response */
 #define IKE_REKEYED_WAIT_MS 10000   /* rekeyed IKE SA removed if no DELETE comes */
+#define IKE_REKEY_RETRY_MS 10000    /* a failed IKE SA rekey is retried until the lifetime ends */
 #define TUN_BACKOFF_FIRST_MS 1000
 #define TUN_BACKOFF_MAX_MS 30000
 
@@ -157,6 +158,7 @@ struct ike_sa {
 	uint16_t lport, pport;
 	int nat_local, nat_peer, natt;
 	int have_pc;
+	int lifetime_over;        /* hard lifetime reached during a rekey: a failed rekey ends it */
 	struct ike_peercfg pc;
 	struct ike_sel alg;
 	struct ike_keys k;
@@ -266,7 +268,8 @@ void ike_sa_unhash_init(struct ike_sa *sa);
 struct ike_sa *ike_sa_first_by_peer(struct ike *ike, uint32_t peer);
 struct ike_sa *ike_sa_next_by_peer(struct ike_sa *sa);
 void ike_sa_info(const struct ike_sa *sa, struct ike_sa_info *i);
-void ike_sa_arm_timers(struct ike_sa *sa);
+void ike_sa_arm_timers(struct ike_sa *sa); /* established: rekey, hard lifetime, DPD */
+void ike_sa_rekey_retry(struct ike_sa *sa);
 void ike_sa_delete(struct ike_sa *sa, int notify_peer);
 void ike_sa_adopt_children(struct ike_sa *to, struct ike_sa *from);
 void ike_sa_clear_ctx(struct ike_sa *sa);

@@ -422,6 +422,29 @@ static void ike_sa_rekey_due(struct timer *t, void *arg)
 		xchg_queue(sa, T_IKE_REKEY, 0);
 }
 
+/* The lifetime ran out and no rekey succeeded (the peer refuses, or never
+ * answers a rekey while answering liveness checks): delete the SA, as IOS
+ * does. A static tunnel comes back through a fresh IKE SA. */
+static void ike_sa_hard_expire(struct timer *t, void *arg)
+{
+	struct ike_sa *sa = arg;
+	char a[INET_ADDRSTRLEN];
+	(void)t;
+
+	if (sa->state == IKE_SA_REKEYING) { /* the rekey in flight may still make it */
+		sa->lifetime_over = 1;
+		return;
+	}
+	if (sa->state != IKE_SA_ESTABLISHED)
+		return;
+	inet_ntop(AF_INET, &sa->peer, a, sizeof(a));
+	log_ios(LOG_SEV_NOTICE, "IKEV2", "SA_EXPIRED",
+		"IKE SA with %s reached its lifetime of %u s without a successful rekey: deleting it", a,
+		sa->pc.ike_lifetime ? sa->pc.ike_lifetime : 86400);
+	ike_tun_sa_gone(sa, 1);
+	xchg_queue(sa, T_DEL_IKE, 0);
+}
+
 void ike_sa_arm_timers(struct ike_sa *sa)
 {
 	uint32_t life = sa->pc.ike_lifetime ? sa->pc.ike_lifetime : 86400;
@@ -431,5 +454,16 @@ void ike_sa_arm_timers(struct ike_sa *sa)
 
 	timer_init(&sa->t_rekey, ike_sa_rekey_due, sa);
 	timer_arm(&sa->t_rekey, ike_jitter((uint32_t)(ms - margin), 5));
+	/* t_expire is free while established (half-open before, REKEYED after). */
+	timer_init(&sa->t_expire, ike_sa_hard_expire, sa);
+	timer_arm(&sa->t_expire, ms);
 	task_dpd_arm(sa);
+}
+
+void ike_sa_rekey_retry(struct ike_sa *sa)
+{
+	if (sa->lifetime_over)
+		ike_sa_hard_expire(&sa->t_expire, sa);
+	else
+		timer_arm(&sa->t_rekey, IKE_REKEY_RETRY_MS);
 }

@@ -324,7 +324,7 @@ fail:
 	    (unsigned long long)ike_sa_local_spi(sa));
 	ike_sa_set_state(sa, IKE_SA_ESTABLISHED);
 	ike_sa_destroy(n);
-	ike_sa_arm_timers(sa);
+	ike_sa_rekey_retry(sa); /* the lifetime still ends on time (ike_sa_hard_expire) */
 }
 
 static void child_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *m, const struct ike_prop *rx,

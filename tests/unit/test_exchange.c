@@ -1283,6 +1283,52 @@ static void test_rekey_ike_refused(void **st)
 	run_isolated(rekey_ike_refused, "regression: refused IKE SA rekey re-inits armed timers");
 }
 
+/* Each side refuses the other's IKE SA rekey (A now takes only group 19, B
+ * only group 14), so no rekey can succeed. The IKE SA must still end at its
+ * lifetime (3600 s in site-a.conf): it is deleted on both sides, and once the
+ * configs agree again the tunnel comes back through a fresh IKE SA. */
+static void ike_hard_expiry(void)
+{
+	struct config *ca = load_cfg("examples/site-a.conf", " group 19 31 14", " group 19");
+	struct config *cb = load_cfg("examples/site-b.conf", " group 19 31 14", " group 14");
+	struct ike_sa_info a0, a1;
+
+	establish();
+	CHECK(list_sa(PA, &a0, 1) == 1);
+	CHECK(ike_x_apply_config(N.p[PA].ike, ca) == 0);
+	CHECK(ike_x_apply_config(N.p[PB].ike, cb) == 0);
+	config_free(N.p[PA].cfg);
+	config_free(N.p[PB].cfg);
+	N.p[PA].cfg = ca;
+	N.p[PB].cfg = cb;
+	pump();
+	check_one_pair();
+	advance(3300000); /* both rekey (at 90 % of the lifetime, less jitter): refused */
+	pump();
+	CHECK(list_sa(PA, &a1, 1) == 1);
+	CHECK(a1.spi_i == a0.spi_i && a1.spi_r == a0.spi_r); /* still the first IKE SA */
+	CHECK(N.p[PA].ev[IKE_EV_DELETED] == 0 && N.p[PB].ev[IKE_EV_DELETED] == 0);
+	advance(3700000); /* past the lifetime */
+	pump();
+	CHECK(N.p[PA].ev[IKE_EV_DELETED] >= 1 && N.p[PB].ev[IKE_EV_DELETED] >= 1);
+	for (int i = 0; i < 2; i++) {
+		struct ike_sa_info v[4];
+		size_t n = list_sa(i, v, 4);
+		for (size_t j = 0; j < n; j++)
+			CHECK(v[j].spi_i != a0.spi_i);
+	}
+	/* Agreement again: A's tunnel retries and comes back. */
+	peer_stop(PA);
+	peer_stop(PB);
+	establish();
+}
+
+static void test_ike_hard_expiry(void **st)
+{
+	(void)st;
+	run_isolated(ike_hard_expiry, "IKE SA past its lifetime with every rekey refused");
+}
+
 /* ---------------- (5) INVALID_SPI ---------------- */
 
 static void test_invalid_spi(void **st)
@@ -1651,6 +1697,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_crossing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_one_first, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_delete_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ike_hard_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_reordered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_busy_window, setup,
