@@ -127,7 +127,7 @@ def main():
         print()
 
     ik = [r for r in rows if r[0] == "ike"]
-    if ik:
+    if any(r[1] == "responder" for r in ik):
         print("### IKE setup rate (IKE_SA_INIT + IKE_AUTH with first CHILD_SA, PSK, group 19, AES-GCM-256)\n")
         mem = None
         speed = {}
@@ -185,6 +185,23 @@ def main():
             print("\nWith X25519 (group 31), %s more tunnels: %s/%s established in %s s = %s setups/s; responder CPU %.2f s = %s setups per core-second; latency %s" % (
                 kv.get("n"), kv.get("ok"), kv.get("n"), kv.get("secs"), kv.get("rate"), cs,
                 "%.0f" % (num(kv.get("ok")) / cs) if cs > 0 else "-", kv.get("lat", "").replace("_", " ")))
+        print()
+
+    for part, label, run, kv in ik:
+        if label != "scale":
+            continue
+        ok, r0, r10, rn = num(kv.get("ok")), num(kv.get("rss0_kb")), num(kv.get("rss10k_kb")), num(kv.get("rssn_kb"))
+        print("### IKE scale: %d tunnels on one responder (group 19, batches of 10,000)\n" % ok)
+        print("| measure | value |")
+        print("|---|---:|")
+        print("| tunnels on the responder (show crypto ikev2 stats) | %s |" % kv.get("sa_on_responder", "?").replace("_", " "))
+        print("| VmRSS at start / after 10,000 / at the end | %d / %d / %d KiB |" % (r0, r10, rn))
+        if ok > 10000:
+            print("| RSS per tunnel from 10,000 to %d (IKE SA + CHILD_SA state) | %.0f bytes |" % (
+                ok, (rn - r10) * 1024.0 / (ok - 10000)))
+        if ok:
+            print("| RSS per tunnel over all %d, fixed costs included | %.0f bytes |" % (ok, (rn - r0) * 1024.0 / ok))
+        print("| responder CPU for all of them | %s s |" % kv.get("resp_cpu_s"))
         print()
 
     micro = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), "micro-*.txt")))

@@ -22,7 +22,9 @@
 # the bare veth. IKE load: sources 10.64.0.0/16 (`local` route on lo in a).
 #
 # Environment: BENCH_RUNS=3 BENCH_TIME=10 BENCH_FLOOD_TIME=5 BENCH_IKE_N=2000
-#   BENCH_IKE_WINDOW=32 BENCH_PARTS="tput flood ike micro" (any subset)
+#   BENCH_IKE_WINDOW=32 BENCH_PARTS="tput flood ike micro" (any subset; "ikescale"
+#   is not in the default set: BENCH_SCALE_N=100000 tunnels against one responder,
+#   VmRSS at 10,000 and at the end)
 #   BENCH_PATHS="manual manual-udp ike strongswan wireguard veth" (throughput paths, any subset)
 #   BENCH_OUT=DIR (default build/bench/results-YYYYmmdd-HHMMSS)
 #   BENCH_PERF=1: also record a perf profile of insyncd (needs perf)
@@ -40,6 +42,9 @@ FT=${BENCH_FLOOD_TIME:-5}
 IKE_N=${BENCH_IKE_N:-2000}
 [ "$IKE_N" -ge 1 ] 2>/dev/null && [ "$IKE_N" -le 16000 ] || { echo "bench: BENCH_IKE_N must be 1..16000"; exit 1; }
 IKE_W=${BENCH_IKE_WINDOW:-32}
+SCALE_N=${BENCH_SCALE_N:-100000}
+[ "$SCALE_N" -ge 10000 ] 2>/dev/null && [ "$SCALE_N" -le 500000 ] && [ $((SCALE_N % 10000)) = 0 ] ||
+	{ echo "bench: BENCH_SCALE_N must be a multiple of 10000 in 10000..500000"; exit 1; }
 in_range() { [ "$1" -ge "$2" ] 2>/dev/null && [ "$1" -le "$3" ]; } # bounds for every knob
 in_range "$RUNS" 1 20 && in_range "$BT" 2 120 && in_range "$FT" 2 60 && in_range "$IKE_W" 1 64 ||
 	{ echo "bench: BENCH_RUNS 1..20, BENCH_TIME 2..120, BENCH_FLOOD_TIME 2..60, BENCH_IKE_WINDOW 1..64"; exit 1; }
@@ -359,9 +364,8 @@ part_flood() {
 }
 
 # ---------------------------------------------------------------- IKE setup rate
-part_ike() {
-	[ -x "$IKELOAD" ] || { log "SKIP ike: $IKELOAD missing (run make)"; return 0; }
-	log "IKE setup rate: $IKE_N IKE_SA+CHILD_SA from 10.64.0.0/16 against one insyncd (wildcard keyring)"
+# The responder of the IKE parts: a wildcard keyring, so any source may connect.
+responder_conf() {
 	cat >"$T_DIR/responder.conf" <<'EOF'
 hostname ike-responder
 !
@@ -395,6 +399,12 @@ crypto ipsec profile IPS
 !
 end
 EOF
+}
+
+part_ike() {
+	[ -x "$IKELOAD" ] || { log "SKIP ike: $IKELOAD missing (run make)"; return 0; }
+	log "IKE setup rate: $IKE_N IKE_SA+CHILD_SA from 10.64.0.0/16 against one insyncd (wildcard keyring)"
+	responder_conf
 	ip -n "$NA" route add local 10.64.0.0/16 dev lo
 	ip -n "$NB" route add 10.64.0.0/16 via 192.0.2.1
 	start_insyncd "$NB" r "$T_DIR/responder.conf" || { rec ike responder 0 error=no-start; return 1; }
@@ -474,6 +484,43 @@ EOF
 	stop_pid "$PID_r"
 }
 
+# ---------------------------------------------------------------- IKE scale
+# Memory at scale: one responder takes BENCH_SCALE_N tunnels (group 19) in
+# batches of 10,000 from 10.80.0.0/12; VmRSS after the first 10,000 and at the
+# end. Rate is not the point here (the loader holds every engine it made).
+part_ikescale() {
+	[ -x "$IKELOAD" ] || { log "SKIP ikescale: $IKELOAD missing (run make)"; return 0; }
+	local batch=10000 done=0 rss0 rss10 rssn first c0 c1 ok out nsa
+	log "IKE scale: $SCALE_N tunnels in batches of $batch against one insyncd"
+	responder_conf
+	ip -n "$NA" route add local 10.80.0.0/12 dev lo
+	ip -n "$NB" route add 10.80.0.0/12 via 192.0.2.1
+	start_insyncd "$NB" s "$T_DIR/responder.conf" || { rec ike scale 0 error=no-start; return 1; }
+	taskset -a -p -c 1 "$PID_s" >/dev/null 2>&1
+	sleep 1
+	rss0=$(rss_kb "$PID_s")
+	c0=$(ticks "$PID_s")
+	while [ "$done" -lt "$SCALE_N" ]; do
+		# 10.80.0.0 + 1 + done, as a dotted quad
+		first=$(( (10 << 24 | 80 << 16) + 1 + done ))
+		first="$((first >> 24 & 255)).$((first >> 16 & 255)).$((first >> 8 & 255)).$((first & 255))"
+		out=$(timeout 200 ip netns exec "$NA" taskset -c 0 "$IKELOAD" -r 192.0.2.2 -s "$first" -n "$batch" -w "$IKE_W" -T 180 2>&1)
+		ok=$(sed -n 's/.*established \([0-9]*\)\/.*/\1/p' <<<"$out")
+		echo "$out" >>"$OUT/ikescale.txt"
+		[ "${ok:-0}" = "$batch" ] || { log "ikescale: batch at $first: ${ok:-0}/$batch established"; break; }
+		done=$((done + batch))
+		[ "$done" = "$batch" ] && { sleep 1; rss10=$(rss_kb "$PID_s"); }
+	done
+	c1=$(ticks "$PID_s")
+	sleep 1
+	rssn=$(rss_kb "$PID_s")
+	nsa=$(ctl s show crypto ikev2 stats | sed -n 's/^IKEv2 SAs: \([0-9]*\).*CHILD_SAs: \([0-9]*\).*/\1_SAs_\2_CHILD_SAs/p')
+	rec ike scale 1 "n=$SCALE_N" "ok=$done" "rss0_kb=${rss0:-0}" "rss10k_kb=${rss10:-0}" "rssn_kb=${rssn:-0}" \
+		"resp_cpu_s=$(awk -v t=$((c1 - c0)) -v h="$HZ" 'BEGIN {printf "%.2f", t / h}')" "sa_on_responder=$nsa"
+	tail -1 "$RES" | cut -f2- >&2
+	stop_pid "$PID_s"
+}
+
 # ---------------------------------------------------------------- micro-benchmarks
 # Other programs in bench/*.c that take no arguments (not the load generators).
 part_micro() {
@@ -496,7 +543,7 @@ part_micro() {
 	for p in iperf3 strongswan-charon wireguard-go; do
 		echo "$p: $(dpkg-query -W -f='${Version}' "$p" 2>/dev/null)"
 	done
-	echo "settings: BENCH_RUNS=$RUNS BENCH_TIME=$BT BENCH_FLOOD_TIME=$FT BENCH_IKE_N=$IKE_N BENCH_IKE_WINDOW=$IKE_W BENCH_PARTS='$PARTS' BENCH_PATHS='$PATHS'"
+	echo "settings: BENCH_RUNS=$RUNS BENCH_TIME=$BT BENCH_FLOOD_TIME=$FT BENCH_IKE_N=$IKE_N BENCH_IKE_WINDOW=$IKE_W BENCH_SCALE_N=$SCALE_N BENCH_PARTS='$PARTS' BENCH_PATHS='$PATHS'"
 } | tee "$OUT/env.txt" >&2
 
 if has_path manual || has_path manual-udp || has_part flood; then
@@ -510,6 +557,7 @@ has_path strongswan && part_strongswan
 has_path wireguard && part_wireguard
 has_path veth && part_veth
 has_part ike && part_ike
+has_part ikescale && part_ikescale
 has_part micro && part_micro
 
 echo "loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/env.txt" >&2

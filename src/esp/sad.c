@@ -16,10 +16,15 @@
 static struct sad_sa tombstone;
 #define TOMB (&tombstone)
 
+/* Open addressing. key[i] is slot i's SPI (0: empty; SPI 0 is never valid)
+ * and publishes it: written after slot[i]. Probes read only the dense key
+ * array, so a lookup that misses (an invalid-SPI flood) never touches an SA
+ * and a hit touches one. A removed SA's slot keeps its key and holds TOMB. */
 struct sad_table {
 	uint32_t mask;
 	uint32_t used; /* live + tombstones */
 	uint32_t live;
+	_Atomic uint32_t *key;
 	_Atomic(struct sad_sa *) slot[];
 };
 
@@ -186,10 +191,12 @@ static struct sad_sa *sa_wrap(unsigned tunnel, struct esp_sa *sa, const struct d
 
 static struct sad_table *table_new(uint32_t nslots)
 {
-	struct sad_table *t = calloc(1, sizeof(*t) + nslots * sizeof(t->slot[0]));
+	struct sad_table *t = calloc(1, sizeof(*t) + nslots * (sizeof(t->slot[0]) + sizeof(t->key[0])));
 
-	if (t)
+	if (t) {
 		t->mask = nslots - 1;
+		t->key = (_Atomic uint32_t *)(void *)&t->slot[nslots];
+	}
 	return t;
 }
 
@@ -197,9 +204,10 @@ static void table_put(struct sad_table *t, struct sad_sa *s)
 {
 	uint32_t i = spi_hash(s->esp->spi) & t->mask;
 
-	while (atomic_load_explicit(&t->slot[i], memory_order_relaxed))
+	while (atomic_load_explicit(&t->key[i], memory_order_relaxed))
 		i = (i + 1) & t->mask;
-	atomic_store_explicit(&t->slot[i], s, memory_order_release);
+	atomic_store_explicit(&t->slot[i], s, memory_order_relaxed);
+	atomic_store_explicit(&t->key[i], s->esp->spi, memory_order_release);
 	t->used++;
 	t->live++;
 }
@@ -230,10 +238,11 @@ static _Atomic(struct sad_sa *) *table_find(struct sad_table *t, uint32_t spi)
 	uint32_t i = spi_hash(spi) & t->mask;
 
 	for (uint32_t n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
-		struct sad_sa *s = atomic_load_explicit(&t->slot[i], memory_order_acquire);
-		if (!s)
+		uint32_t k = atomic_load_explicit(&t->key[i], memory_order_acquire);
+		if (!k)
 			return NULL;
-		if (s != TOMB && s->esp->spi == spi)
+		/* A tombstone keeps its key: the same SPI may be live further on. */
+		if (k == spi && atomic_load_explicit(&t->slot[i], memory_order_acquire) != TOMB)
 			return &t->slot[i];
 	}
 	return NULL;
