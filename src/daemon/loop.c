@@ -20,7 +20,14 @@ struct fd_slot {
 static int epfd = -1, tfd = -1;
 static int running;
 static struct fd_slot slots[LOOP_MAX_FDS];
-static struct timer **heap;
+/* Each heap entry carries its deadline, so sifting compares within the array
+ * instead of reaching into timers scattered over SAs (a cache miss per level
+ * with tens of thousands of SAs). */
+struct hent {
+	uint64_t when;
+	struct timer *t;
+};
+static struct hent *heap;
 static size_t heap_len, heap_cap;
 static unsigned time_scale = 1000;
 
@@ -45,18 +52,18 @@ void loop_set_time_scale(unsigned per_mille)
 
 static void heap_swap(size_t a, size_t b)
 {
-	struct timer *t = heap[a];
+	struct hent e = heap[a];
 	heap[a] = heap[b];
-	heap[b] = t;
-	heap[a]->heap_idx = a + 1;
-	heap[b]->heap_idx = b + 1;
+	heap[b] = e;
+	heap[a].t->heap_idx = a + 1;
+	heap[b].t->heap_idx = b + 1;
 }
 
 static void heap_up(size_t i)
 {
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
-		if (heap[p]->when_ms <= heap[i]->when_ms)
+		if (heap[p].when <= heap[i].when)
 			break;
 		heap_swap(i, p);
 		i = p;
@@ -67,9 +74,9 @@ static void heap_down(size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < heap_len && heap[l]->when_ms < heap[m]->when_ms)
+		if (l < heap_len && heap[l].when < heap[m].when)
 			m = l;
-		if (r < heap_len && heap[r]->when_ms < heap[m]->when_ms)
+		if (r < heap_len && heap[r].when < heap[m].when)
 			m = r;
 		if (m == i)
 			break;
@@ -80,14 +87,17 @@ static void heap_down(size_t i)
 
 static void heap_remove(size_t i)
 {
-	heap[i]->heap_idx = 0;
+	struct timer *moved;
+
+	heap[i].t->heap_idx = 0;
 	heap_len--;
 	if (i == heap_len)
 		return;
 	heap[i] = heap[heap_len];
-	heap[i]->heap_idx = i + 1;
+	moved = heap[i].t;
+	moved->heap_idx = i + 1;
 	heap_up(i);
-	heap_down(heap[i]->heap_idx - 1);
+	heap_down(moved->heap_idx - 1);
 }
 
 /* The timerfd is programmed with an absolute deadline, and only when the
@@ -104,7 +114,7 @@ static void timerfd_rearm(void)
 
 	if (tfd < 0 || heap_len == 0)
 		return;
-	when = heap[0]->when_ms ? heap[0]->when_ms : 1;
+	when = heap[0].when ? heap[0].when : 1;
 	if (tfd_when && tfd_when <= when)
 		return;
 	memset(&its, 0, sizeof(its));
@@ -118,7 +128,7 @@ void timer_init(struct timer *t, timer_cb cb, void *arg)
 {
 	/* Re-initialising an armed timer must not leave it in the heap. Timers
 	 * live in zeroed memory before their first init, so heap_idx is 0 then. */
-	if (t->heap_idx && t->heap_idx <= heap_len && heap[t->heap_idx - 1] == t)
+	if (t->heap_idx && t->heap_idx <= heap_len && heap[t->heap_idx - 1].t == t)
 		timer_cancel(t);
 	memset(t, 0, sizeof(*t));
 	t->cb = cb;
@@ -149,14 +159,14 @@ void timer_arm(struct timer *t, uint64_t delay_ms)
 		heap_remove(t->heap_idx - 1);
 	if (heap_len == heap_cap) {
 		size_t cap = heap_cap ? heap_cap * 2 : 64;
-		struct timer **n = realloc(heap, cap * sizeof(*n));
+		struct hent *n = realloc(heap, cap * sizeof(*n));
 		if (n == NULL)
 			abort(); /* the loop cannot run without its timers */
 		heap = n;
 		heap_cap = cap;
 	}
 	t->when_ms = loop_now_ms() + delay_ms * time_scale / 1000;
-	heap[heap_len] = t;
+	heap[heap_len] = (struct hent){t->when_ms, t};
 	t->heap_idx = ++heap_len;
 	heap_up(heap_len - 1);
 	timerfd_rearm();
@@ -166,15 +176,15 @@ int64_t timer_next_delay(uint64_t now_ms)
 {
 	if (heap_len == 0)
 		return -1;
-	return heap[0]->when_ms > now_ms ? (int64_t)(heap[0]->when_ms - now_ms) : 0;
+	return heap[0].when > now_ms ? (int64_t)(heap[0].when - now_ms) : 0;
 }
 
 void timer_run_due(uint64_t now_ms)
 {
 	/* Bounded: a callback that re-arms at 0 delay runs again next round. */
 	size_t budget = heap_len + 64;
-	while (heap_len > 0 && heap[0]->when_ms <= now_ms && budget-- > 0) {
-		struct timer *t = heap[0];
+	while (heap_len > 0 && heap[0].when <= now_ms && budget-- > 0) {
+		struct timer *t = heap[0].t;
 		heap_remove(0);
 		t->cb(t, t->arg);
 	}
@@ -260,7 +270,7 @@ int loop_run(void)
 void loop_free(void)
 {
 	for (size_t i = 0; i < heap_len; i++)
-		heap[i]->heap_idx = 0;
+		heap[i].t->heap_idx = 0;
 	free(heap);
 	heap = NULL;
 	heap_len = heap_cap = 0;
