@@ -4,7 +4,9 @@
  * and the replay window moves only for packets whose ICV verified. */
 #include <string.h>
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include "esp/esp.h"
 #include "esp/esp_wire.h"
 #include "util/buf.h"
@@ -19,7 +21,10 @@ static int open_gcm(struct esp_sa *sa, uint8_t *pkt, size_t ct_len, uint32_t seq
 		return -1;
 	if (!EVP_CipherUpdate(ctx, ct, &outl, ct, (int)ct_len) || (size_t)outl != ct_len)
 		return -1;
-	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, ESP_GCM_ICV_LEN, ct + ct_len) != 1)
+	OSSL_PARAM tag[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, ct + ct_len,
+								 ESP_GCM_ICV_LEN),
+			     OSSL_PARAM_construct_end()};
+	if (EVP_CIPHER_CTX_set_params(ctx, tag) != 1) /* cheaper than the ctrl wrapper */
 		return -1;
 	return EVP_CipherFinal_ex(ctx, ct + ct_len, &outl) > 0 ? 0 : -1;
 }

@@ -7,7 +7,9 @@
  * RFC 4106 §3.1 asks, and it costs no randomness. CBC's IV must be
  * unpredictable (RFC 3602 §2), so it comes from the OpenSSL DRBG. */
 #include <string.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include "esp/esp.h"
 #include "esp/esp_wire.h"
@@ -43,7 +45,11 @@ static int seal_gcm(struct esp_sa *sa, uint8_t *hdr, uint64_t seq, size_t ct_len
 		return -1;
 	if (!EVP_CipherFinal_ex(ctx, ct + ct_len, &outl))
 		return -1;
-	return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, ESP_GCM_ICV_LEN, ct + ct_len) == 1 ? 0 : -1;
+	/* The tag as a param: the ctrl wrapper would build this array and more. */
+	OSSL_PARAM tag[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, ct + ct_len,
+								 ESP_GCM_ICV_LEN),
+			     OSSL_PARAM_construct_end()};
+	return EVP_CIPHER_CTX_get_params(ctx, tag) == 1 ? 0 : -1;
 }
 
 static int seal_cbc(struct esp_sa *sa, uint8_t *hdr, uint64_t seq, size_t ct_len)
