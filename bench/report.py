@@ -17,6 +17,7 @@ PATHS = [
     ("insync-manual", "insync, manual keys (raw ESP, AES-GCM-256)"),
     ("insync-manual-udp", "insync, manual keys, ESP in UDP 4500"),
     ("insync-ike", "insync, IKEv2 (raw ESP, AES-GCM-256)"),
+    ("insync-ike-udp", "insync, IKEv2, ESP in UDP 4500 (set udp-encapsulation)"),
     ("strongswan", "strongSwan 5.9.8 kernel-libipsec (ESP-in-UDP, AES-GCM-256)"),
     ("wireguard-go", "wireguard-go (ChaCha20-Poly1305)"),
     ("veth", "bare veth (no tunnel)"),
@@ -94,7 +95,7 @@ def main():
                 desc, med(xs), min(xs), max(xs), len(xs), "%.2f" % c if c > 0 else "-", per_core))
         print()
         ins = [("insync-manual", "insync manual"), ("insync-manual-udp", "insync manual ESP-in-UDP"),
-               ("insync-ike", "insync IKE")]
+               ("insync-ike", "insync IKE"), ("insync-ike-udp", "insync IKE ESP-in-UDP")]
         for ref, rname, goal in (("strongswan", "strongSwan", 8), ("wireguard-go", "wireguard-go", 5)):
             r = med_of(ref)
             for label, name in ins:

@@ -25,7 +25,7 @@
 #   BENCH_IKE_WINDOW=32 BENCH_PARTS="tput flood ike micro" (any subset; "ikescale"
 #   is not in the default set: BENCH_SCALE_N=100000 tunnels against one responder,
 #   VmRSS at 10,000 and at the end)
-#   BENCH_PATHS="manual manual-udp ike strongswan wireguard veth" (throughput paths, any subset)
+#   BENCH_PATHS="manual manual-udp ike ike-udp strongswan wireguard veth" (throughput paths, any subset)
 #   BENCH_OUT=DIR (default build/bench/results-YYYYmmdd-HHMMSS)
 #   BENCH_PERF=1: also record a perf profile of insyncd (needs perf)
 # Needs root and scripts/deps.sh's packages; a missing tool skips its part.
@@ -49,7 +49,7 @@ in_range() { [ "$1" -ge "$2" ] 2>/dev/null && [ "$1" -le "$3" ]; } # bounds for 
 in_range "$RUNS" 1 20 && in_range "$BT" 2 120 && in_range "$FT" 2 60 && in_range "$IKE_W" 1 64 ||
 	{ echo "bench: BENCH_RUNS 1..20, BENCH_TIME 2..120, BENCH_FLOOD_TIME 2..60, BENCH_IKE_WINDOW 1..64"; exit 1; }
 PARTS=${BENCH_PARTS:-tput flood ike micro}
-PATHS=${BENCH_PATHS:-manual manual-udp ike strongswan wireguard veth}
+PATHS=${BENCH_PATHS:-manual manual-udp ike ike-udp strongswan wireguard veth}
 OUT=${BENCH_OUT:-$ROOT/$BUILD/bench/results-$(date +%Y%m%d-%H%M%S)}
 RES=$OUT/results.tsv
 ESPFLOOD=$ROOT/$BUILD/bench/espflood
@@ -204,17 +204,27 @@ part_insync_manual() {
 }
 
 ike_ready() { ctl "$1" show crypto ikev2 sa | grep -q READY; }
+# part_insync_ike [udp]: the shipped site configs; with "udp", both ipsec
+# profiles also get `set udp-encapsulation` (ESP in UDP 4500, GSO/GRO path).
 part_insync_ike() {
-	log "insync, IKEv2 (examples/site-a.conf, site-b.conf)"
-	cp "$ROOT/examples/site-a.conf" "$T_DIR/site-a.conf"
-	cp "$ROOT/examples/site-b.conf" "$T_DIR/site-b.conf"
+	local label=insync-ike
+	log "insync, IKEv2 (examples/site-a.conf, site-b.conf${1:+, set udp-encapsulation})"
+	for s in a b; do
+		if [ "${1:-}" = udp ]; then
+			sed 's/^ set transform-set \(.*\)$/ set transform-set \1\n set udp-encapsulation/' \
+				"$ROOT/examples/site-$s.conf" >"$T_DIR/site-$s.conf"
+			label=insync-ike-udp
+		else
+			cp "$ROOT/examples/site-$s.conf" "$T_DIR/site-$s.conf"
+		fi
+	done
 	if start_insyncd "$NA" ia "$T_DIR/site-a.conf" && start_insyncd "$NB" ib "$T_DIR/site-b.conf" &&
 		wait_for 15 ike_ready ia && wait_for 10 ping_ab; then
-		ctl ia show crypto ipsec sa | grep -E 'transform|spi:' | sort -u | head -4 >&2
-		iperf_runs insync-ike 10.0.2.1 10.0.1.1 "$PID_ia" "$PID_ib"
+		ctl ia show crypto ipsec sa | grep -E 'transform|spi:|UDP|encaps' | sort -u | head -6 >&2
+		iperf_runs "$label" 10.0.2.1 10.0.1.1 "$PID_ia" "$PID_ib"
 	else
 		log "insync IKE tunnel did not come up; see $T_DIR/ia.log"
-		rec tput insync-ike 0 mbps=0 cpu=-1 error=no-tunnel
+		rec tput "$label" 0 mbps=0 cpu=-1 error=no-tunnel
 	fi
 	stop_pid "${PID_ia:-}"
 	stop_pid "${PID_ib:-}"
@@ -553,6 +563,7 @@ if has_path manual || has_path manual-udp || has_part flood; then
 	insync_manual_down
 fi
 has_path ike && part_insync_ike
+has_path ike-udp && part_insync_ike udp
 has_path strongswan && part_strongswan
 has_path wireguard && part_wireguard
 has_path veth && part_veth
