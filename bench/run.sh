@@ -21,7 +21,7 @@
 # iperf3 runs 10.0.1.1 -> 10.0.2.1 through every VPN, 192.0.2.1 -> 192.0.2.2 on
 # the bare veth. IKE load: sources 10.64.0.0/16 (`local` route on lo in a).
 #
-# Environment: BENCH_RUNS=3 BENCH_TIME=10 BENCH_FLOOD_TIME=5 BENCH_IKE_N=2000
+# Environment: BENCH_RUNS=3 BENCH_TIME=10 BENCH_FLOOD_TIME=5 BENCH_FLOOD_PPS= BENCH_IKE_N=2000
 #   BENCH_IKE_WINDOW=32 BENCH_PARTS="tput flood ike micro" (any subset; "ikescale"
 #   is not in the default set: BENCH_SCALE_N=100000 tunnels against one responder,
 #   VmRSS at 10,000 and at the end)
@@ -39,6 +39,7 @@ trap 'exit 130' INT TERM # run lib.sh's EXIT cleanup on ^C / kill too
 RUNS=${BENCH_RUNS:-3}
 BT=${BENCH_TIME:-10}
 FT=${BENCH_FLOOD_TIME:-5}
+FLOOD_PPS=${BENCH_FLOOD_PPS:-} # empty: as fast as espflood can send
 IKE_N=${BENCH_IKE_N:-2000}
 [ "$IKE_N" -ge 1 ] 2>/dev/null && [ "$IKE_N" -le 16000 ] || { echo "bench: BENCH_IKE_N must be 1..16000"; exit 1; }
 IKE_W=${BENCH_IKE_WINDOW:-32}
@@ -46,6 +47,7 @@ SCALE_N=${BENCH_SCALE_N:-100000}
 [ "$SCALE_N" -ge 10000 ] 2>/dev/null && [ "$SCALE_N" -le 500000 ] && [ $((SCALE_N % 10000)) = 0 ] ||
 	{ echo "bench: BENCH_SCALE_N must be a multiple of 10000 in 10000..500000"; exit 1; }
 in_range() { [ "$1" -ge "$2" ] 2>/dev/null && [ "$1" -le "$3" ]; } # bounds for every knob
+[ -z "$FLOOD_PPS" ] || in_range "$FLOOD_PPS" 1000 10000000 || { echo "bench: BENCH_FLOOD_PPS 1000..10000000"; exit 1; }
 in_range "$RUNS" 1 20 && in_range "$BT" 2 120 && in_range "$FT" 2 60 && in_range "$IKE_W" 1 64 ||
 	{ echo "bench: BENCH_RUNS 1..20, BENCH_TIME 2..120, BENCH_FLOOD_TIME 2..60, BENCH_IKE_WINDOW 1..64"; exit 1; }
 PARTS=${BENCH_PARTS:-tput flood ike micro}
@@ -330,7 +332,7 @@ flood_once() {
 	local label=$1 run=$2 secs=$3 with=$4 d0 d1 r0 r1 k0 k1 th0 th1 fpid fout=$OUT/flood-$1-$2.txt
 	d0=$(drop_counter ma IN_US_V4_PKT_SA_NOT_FOUND_SPI)
 	r0=$(if_stat rx_packets); k0=$(raw_drops); th0=$(thread_ticks "$PID_ma")
-	timeout $((secs + 10)) ip netns exec "$NC" "$ESPFLOOD" -d 203.0.113.1 -t "$secs" >"$fout" 2>&1 &
+	timeout $((secs + 10)) ip netns exec "$NC" "$ESPFLOOD" -d 203.0.113.1 -t "$secs" ${FLOOD_PPS:+-r "$FLOOD_PPS"} >"$fout" 2>&1 &
 	fpid=$!
 	T_PIDS+=("$fpid")
 	if [ "$with" = 1 ]; then
