@@ -413,16 +413,23 @@ end
 EOF
 }
 
+# responder_up NAME PREFIX: start that responder in b as NAME, with PREFIX
+# local in a (the loader's sources), pinned to CPU 1 (the loader takes CPU 0).
+responder_up() {
+	local pid
+	responder_conf
+	ip -n "$NA" route add local "$2" dev lo
+	ip -n "$NB" route add "$2" via 192.0.2.1
+	start_insyncd "$NB" "$1" "$T_DIR/responder.conf" || return 1
+	eval "pid=\$PID_$1"
+	taskset -a -p -c 1 "$pid" >/dev/null 2>&1
+	sleep 1
+}
+
 part_ike() {
 	[ -x "$IKELOAD" ] || { log "SKIP ike: $IKELOAD missing (run make)"; return 0; }
 	log "IKE setup rate: $IKE_N IKE_SA+CHILD_SA from 10.64.0.0/16 against one insyncd (wildcard keyring)"
-	responder_conf
-	ip -n "$NA" route add local 10.64.0.0/16 dev lo
-	ip -n "$NB" route add 10.64.0.0/16 via 192.0.2.1
-	start_insyncd "$NB" r "$T_DIR/responder.conf" || { rec ike responder 0 error=no-start; return 1; }
-	# One core each: the responder on CPU 1, the load generator on CPU 0.
-	taskset -a -p -c 1 "$PID_r" >/dev/null 2>&1
-	sleep 1
+	responder_up r 10.64.0.0/16 || { rec ike responder 0 error=no-start; return 1; }
 	local rss0 rss1 c0 c1 out nsa
 	rss0=$(rss_kb "$PID_r")
 	c0=$(ticks "$PID_r")
@@ -504,12 +511,7 @@ part_ikescale() {
 	[ -x "$IKELOAD" ] || { log "SKIP ikescale: $IKELOAD missing (run make)"; return 0; }
 	local batch=10000 done=0 rss0 rss10 rssn first c0 c1 ok out nsa
 	log "IKE scale: $SCALE_N tunnels in batches of $batch against one insyncd"
-	responder_conf
-	ip -n "$NA" route add local 10.80.0.0/12 dev lo
-	ip -n "$NB" route add 10.80.0.0/12 via 192.0.2.1
-	start_insyncd "$NB" s "$T_DIR/responder.conf" || { rec ike scale 0 error=no-start; return 1; }
-	taskset -a -p -c 1 "$PID_s" >/dev/null 2>&1
-	sleep 1
+	responder_up s 10.80.0.0/12 || { rec ike scale 0 error=no-start; return 1; }
 	rss0=$(rss_kb "$PID_s")
 	c0=$(ticks "$PID_s")
 	while [ "$done" -lt "$SCALE_N" ]; do
