@@ -176,8 +176,15 @@ void xchg_queue(struct ike_sa *sa, uint8_t kind, uint32_t arg)
 	if (sa->cur.kind == kind && sa->cur.arg == arg && sa->req)
 		goto kick;
 	if (sa->nq >= IKE_QUEUE_MAX) {
-		sa->ike->rx_dropped++;
-		return;
+		if (kind != T_DEL_IKE) {
+			sa->ike->rx_dropped++;
+			DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):task queue full (%d), task %u dropped",
+			    (unsigned long long)ike_sa_local_spi(sa), IKE_QUEUE_MAX, kind);
+			return;
+		}
+		/* Deleting the IKE SA must never be lost (`clear crypto session`
+		 * behind a backlog toward a slow peer): what waits is moot now. */
+		sa->nq = 0;
 	}
 	/* Deleting the IKE SA goes first: nothing else matters after it. */
 	if (kind == T_DEL_IKE) {

@@ -1329,6 +1329,21 @@ static void test_ike_hard_expiry(void **st)
 	run_isolated(ike_hard_expiry, "IKE SA past its lifetime with every rekey refused");
 }
 
+/* A's window is busy and its task queue full (INVALID_SPI notifies for 20
+ * SPIs toward a peer that has not answered yet): `clear crypto session` must
+ * still delete the IKE SA. Before, the DELETE was dropped with the rest. */
+static void test_clear_behind_full_queue(void **st)
+{
+	(void)st;
+	establish();
+	for (uint32_t spi = 0x5000; spi < 0x5000 + 20; spi++)
+		CHECK(ike_x_send_invalid_spi(N.p[PA].ike, N.p[PB].addr, spi) == 0);
+	CHECK(ike_x_clear(N.p[PA].ike, N.p[PB].addr) == 1);
+	pump();
+	CHECK(N.p[PA].ev[IKE_EV_DELETED] == 1 && N.p[PB].ev[IKE_EV_DELETED] == 1);
+	CHECK(list_sa(PA, NULL, 0) == 0 && list_sa(PB, NULL, 0) == 0);
+}
+
 /* ---------------- (5) INVALID_SPI ---------------- */
 
 static void test_invalid_spi(void **st)
@@ -1698,6 +1713,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_one_first, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_delete_first, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ike_hard_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_clear_behind_full_queue, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_reordered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_busy_window, setup,
