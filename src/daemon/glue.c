@@ -32,6 +32,12 @@
 
 static int ike_fd = -1;
 
+static int glue_natka(void *arg, uint32_t local, uint32_t peer, uint16_t pport)
+{
+	(void)arg;
+	return dp_send_natka(local, peer, pport);
+}
+
 static int glue_send(void *arg, uint32_t local, uint16_t lport, uint32_t peer, uint16_t pport,
 		     const uint8_t *p, size_t len)
 {
@@ -207,6 +213,7 @@ int glue_init(void)
 		.alloc_spi = glue_alloc_spi,
 		.event = glue_ike_event,
 		.child_activity = glue_activity,
+		.send_natka = glue_natka,
 	};
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(IKE_PORT)};
 	int one = 1;

@@ -69,4 +69,6 @@ typedef void (*dp_ike_fn)(const uint8_t *p, size_t len, uint32_t src, uint16_t s
 void dp_set_ike_handler(dp_ike_fn fn, void *arg);
 /* Send an IKE message from local:4500 to dst:dport, prefixing the non-ESP marker. */
 int dp_send_ike(uint32_t src, uint32_t dst, uint16_t dport, const uint8_t *p, size_t len);
+/* Send one NAT-keepalive (a single 0xFF byte, RFC 3948 §2.3) from src:4500 to dst:dport. */
+int dp_send_natka(uint32_t src, uint32_t dst, uint16_t dport);
 #endif

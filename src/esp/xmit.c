@@ -174,6 +174,21 @@ void dp_set_ike_handler(dp_ike_fn fn, void *arg)
 	ike_arg = arg;
 }
 
+int dp_send_natka(uint32_t src, uint32_t dst, uint16_t dport)
+{
+	static const uint8_t ka = 0xff;
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(dport)};
+	struct iovec iov = {(void *)&ka, 1};
+	char cbuf[XMIT_CMSG_SPACE];
+	struct msghdr m = {.msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1};
+
+	if (dp_xmit.ike_fd < 0 || !dport)
+		return -1;
+	to.sin_addr.s_addr = dst;
+	xmit_set_src(&m, cbuf, src);
+	return sendmsg(dp_xmit.ike_fd, &m, 0) == 1 ? 0 : -1;
+}
+
 int dp_send_ike(uint32_t src, uint32_t dst, uint16_t dport, const uint8_t *p, size_t len)
 {
 	static const uint8_t marker[4];

@@ -322,6 +322,10 @@ static int ike_load_profiles(struct ike *ike, const struct config *cfg)
 	ike->n_prof = n;
 	memcpy(ike->props, props, sizeof(props));
 	ike->n_props = np;
+	ike->natka_ms = cfg->ikev2_nat_keepalive * 1000u;
+	for (struct ike_sa *sa = ike->all; sa; sa = sa->all_next)
+		if (!sa->destroyed && sa->state == IKE_SA_ESTABLISHED)
+			task_natka_arm(sa); /* started, stopped or re-timed */
 	ike->has_ka = cfg->has_keepalive;
 	ike->ka_sec = cfg->keepalive_sec;
 	ike->ka_retry = cfg->keepalive_retry ? cfg->keepalive_retry : 2;
@@ -649,6 +653,7 @@ void ike_x_counters(const struct ike *ike, struct ike_counters *c)
 {
 	c->rx = ike->rx, c->tx = ike->tx, c->rx_bad = ike->rx_bad, c->rx_dropped = ike->rx_dropped;
 	c->retransmits = ike->retransmits, c->cookies_sent = ike->cookies_sent;
+	c->natka_sent = ike->natka_sent;
 	c->half_open = ike->half_open;
 	c->n_sa = ike->n_sa, c->n_child = ike->n_child;
 }

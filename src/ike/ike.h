@@ -103,6 +103,9 @@ struct ike_env {
 	 * clock, 0 = never), for on-demand DPD and idle detection. */
 	int (*child_activity)(void *arg, uint32_t spi_in, uint32_t spi_out, uint64_t *last_in_ms,
 			      uint64_t *last_out_ms);
+	/* Optional: send one NAT-keepalive (RFC 3948 §2.3: a UDP payload of
+	 * 0xFF) from local:4500 to peer:pport. Return 0 or -1. */
+	int (*send_natka)(void *arg, uint32_t local, uint32_t peer, uint16_t pport);
 };
 
 /* Per-tunnel IKE information for "show crypto ipsec sa" (data-plane helper). */
@@ -166,7 +169,7 @@ struct ike_child_brief {
 size_t ike_x_children(struct ike *ike, uint64_t local_spi, struct ike_child_brief *v, size_t max);
 
 struct ike_counters {
-	uint64_t rx, tx, rx_bad, rx_dropped, retransmits, cookies_sent;
+	uint64_t rx, tx, rx_bad, rx_dropped, retransmits, cookies_sent, natka_sent;
 	unsigned half_open;
 	size_t n_sa, n_child;
 };

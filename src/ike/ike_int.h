@@ -189,7 +189,7 @@ struct ike_sa {
 	int resp_valid;
 	struct ike_task q[IKE_QUEUE_MAX];
 	int nq;
-	struct timer t_retx, t_rekey, t_dpd, t_expire;
+	struct timer t_retx, t_rekey, t_dpd, t_expire, t_natka;
 	/* CREATE_CHILD_SA in progress (as initiator) */
 	struct child_sa *x_child, *x_old;
 	struct ike_sa *x_new;     /* IKE rekey: the new IKE SA */
@@ -219,6 +219,8 @@ struct ike {
 	int n_tun;
 	struct ike_tun **tun;
 	int has_ka;
+	uint32_t natka_ms;        /* crypto ikev2 nat keepalive (0: off) */
+	uint64_t natka_sent;
 	uint32_t ka_sec, ka_retry;
 	enum cfg_dpd_mode ka_mode;
 	uint32_t replay_window;
@@ -322,6 +324,7 @@ void task_info_respond(struct ike_sa *sa, const struct ike_msg *m);
 void task_info_response(struct ike_sa *sa, const struct ike_msg *m);
 void task_info_unprotected(struct ike *ike, const struct ike_msg *m, uint32_t peer);
 void task_dpd_arm(struct ike_sa *sa);
+void task_natka_arm(struct ike_sa *sa); /* NAT keepalives, when we are behind a NAT */
 void task_peer_dead(struct ike_sa *sa);
 uint32_t task_alloc_spi(struct ike_sa *sa);
 void task_child_out_now(struct child_sa *c);

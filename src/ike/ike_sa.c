@@ -335,6 +335,7 @@ void ike_sa_destroy(struct ike_sa *sa)
 	timer_cancel(&sa->t_rekey);
 	timer_cancel(&sa->t_dpd);
 	timer_cancel(&sa->t_expire);
+	timer_cancel(&sa->t_natka);
 	/* A CHILD_SA moved to a rekeyed IKE SA while we rekeyed it: its rekey died
 	 * with us; it must be rekeyable again, soon. */
 	if (sa->x_old && sa->x_old->ike != sa && sa->x_old->state == CHILD_REKEYING) {
@@ -458,6 +459,7 @@ void ike_sa_arm_timers(struct ike_sa *sa)
 	timer_init(&sa->t_expire, ike_sa_hard_expire, sa);
 	timer_arm(&sa->t_expire, ms);
 	task_dpd_arm(sa);
+	task_natka_arm(sa);
 }
 
 void ike_sa_rekey_retry(struct ike_sa *sa)

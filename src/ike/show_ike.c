@@ -209,6 +209,7 @@ static int cmd_stats(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 		   (unsigned long long)c.rx, (unsigned long long)c.tx, (unsigned long long)c.rx_bad,
 		   (unsigned long long)c.rx_dropped, (unsigned long long)c.retransmits,
 		   (unsigned long long)c.cookies_sent);
+	out_printf(o, "NAT keepalives sent: %llu\n", (unsigned long long)c.natka_sent);
 	return 0;
 }
 

@@ -344,3 +344,29 @@ void task_dpd_arm(struct ike_sa *sa)
 	timer_init(&sa->t_dpd, dpd_tick, sa);
 	timer_arm(&sa->t_dpd, DPD_TICK_MS);
 }
+
+/* RFC 3948 §4: behind a NAT, a one-byte 0xFF from port 4500 keeps the
+ * mapping open while nothing else goes out (`crypto ikev2 nat keepalive`;
+ * IOS sends none unless configured). Only the side behind the NAT sends. */
+static void natka_due(struct timer *t, void *arg)
+{
+	struct ike_sa *sa = arg;
+	struct ike *ike = sa->ike;
+	uint64_t now = loop_now_ms(), iv = loop_scaled_ms(ike->natka_ms), in, out;
+
+	(void)t;
+	if (!ike->natka_ms || !sa->nat_local || sa->destroyed)
+		return;
+	dpd_activity(sa, &in, &out);
+	if ((!out || now - out >= iv) && ike->env.send_natka &&
+	    ike->env.send_natka(ike->env.arg, sa->local, sa->peer, sa->pport) == 0)
+		ike->natka_sent++;
+	timer_arm(&sa->t_natka, ike->natka_ms);
+}
+
+void task_natka_arm(struct ike_sa *sa)
+{
+	timer_init(&sa->t_natka, natka_due, sa);
+	if (sa->ike->natka_ms && sa->nat_local)
+		timer_arm(&sa->t_natka, sa->ike->natka_ms);
+}

@@ -188,13 +188,28 @@ static int open_ike_profile(struct cfgp *p, const char *name, int col)
 
 /* ---- global crypto commands ---- */
 
+/* crypto ikev2 nat keepalive SECONDS: RFC 3948 keepalives from behind a NAT. */
+static int crypto_ikev2_nat(struct cfgp *p)
+{
+	static const char *const kws[] = { "keepalive", NULL };
+	uint32_t sec = 0;
+	int k;
+	if (cfgp_kw(p, kws, &k) || (!p->neg && cfgp_u32(p, "keepalive seconds", 5, 3600, &sec)) ||
+	    cfgp_eol(p))
+		return -1;
+	p->c->ikev2_nat_keepalive = sec;
+	return 0;
+}
+
 static int crypto_ikev2(struct cfgp *p)
 {
-	static const char *const kws[] = { "keyring", "policy", "profile", "proposal", NULL };
+	static const char *const kws[] = { "keyring", "policy", "profile", "proposal", "nat", NULL };
 	char name[CFG_NAME_MAX];
 	int k, col;
 	if (cfgp_kw(p, kws, &k))
 		return -1;
+	if (k == 4)
+		return crypto_ikev2_nat(p);
 	col = cfgp_col(p);
 	if (cfgp_name(p, "name", name, sizeof(name)) || cfgp_eol(p))
 		return -1;

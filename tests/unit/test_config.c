@@ -250,6 +250,7 @@ static const char everything[] =
 	" set session-key outbound esp 0x100 cipher 000102030405060708090a0b0c0d0e0f10111213\n"
 	"crypto isakmp invalid-spi-recovery\n"
 	"crypto isakmp keepalive 10 60 periodic\n"
+	"crypto ikev2 nat keepalive 20\n"
 	"crypto ipsec security-association lifetime seconds 7200\n"
 	"crypto ipsec security-association lifetime kilobytes 4294967295\n"
 	"crypto ipsec security-association idle-time 86400\n"
@@ -298,6 +299,7 @@ static void test_print_everything(void **state)
 		"crypto ipsec transform-set T3 esp-gcm 128\n",
 		" set session-key outbound esp 0x00000100 cipher 000102030405060708090a0b0c0d0e0f10111213\n",
 		"crypto isakmp keepalive 10 60 periodic\n",
+		"crypto ikev2 nat keepalive 20\n",
 		" description Link to  site B \"quoted\"\n",
 		"interface Tunnel8\n",
 		"ip route 10.8.0.0 255.255.0.0 Tunnel7\n",
@@ -364,6 +366,7 @@ static void test_no_forms_global(void **state)
 		     "logging host 192.0.2.9\nlogging host 192.0.2.8\nno logging host 192.0.2.9\n"
 		     "crypto isakmp invalid-spi-recovery\nno crypto isakmp invalid-spi-recovery\n"
 		     "crypto isakmp keepalive 30\nno crypto isakmp keepalive\n"
+		     "crypto ikev2 nat keepalive 20\nno crypto ikev2 nat keepalive\n"
 		     "crypto ipsec security-association idle-time 300\n"
 		     "no crypto ipsec security-association idle-time\n"
 		     "crypto ipsec security-association lifetime seconds 300\n"
@@ -563,6 +566,10 @@ static const struct bad bad_cases[] = {
 	  "t.conf:4:26: session key authenticator is 2 bytes: transform-set T2 (esp-sha256-hmac) needs 32" },
 	{ "crypto ipsec transform-set TS esp-gcm 256\n" " mode tunnel\n" "crypto ipsec profile P\n" " set transform-set TS\n" " set security-association lifetime seconds 100000\n",
 	  "t.conf:5:44: % Invalid input \"100000\": expected seconds (120-86400)" },
+	{ "crypto ikev2 nat keepalive 4\n",
+	  "t.conf:1:28: % Invalid input \"4\": expected keepalive seconds (5-3600)" },
+	{ "crypto ikev2 nat keepalive\n",
+	  "t.conf:1:28: % Incomplete command: expected keepalive seconds" },
 	{ "crypto isakmp keepalive 5\n",
 	  "t.conf:1:25: % Invalid input \"5\": expected keepalive seconds (10-3600)" },
 	{ "crypto isakmp keepalive 60 2 sometimes\n",

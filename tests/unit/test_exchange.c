@@ -93,6 +93,8 @@ struct peer {
 	unsigned n_install_in, n_install_out, n_remove, n_remove_unknown;
 	unsigned anomalies; /* duplicate inbound SPI, outbound before inbound, bad addresses */
 	unsigned child_up_not_installed; /* IKE_EV_CHILD_UP for a CHILD_SA not INSTALLED */
+	unsigned natka;                  /* NAT keepalives sent */
+	uint16_t natka_port;             /* ... to this peer port */
 	uint8_t *init_req;               /* the first IKE_SA_INIT request it sent */
 	size_t init_req_len;
 };
@@ -388,6 +390,17 @@ static int env_send(void *arg, uint32_t local, uint16_t lport, uint32_t peer, ui
 	return 0;
 }
 
+static int env_natka(void *arg, uint32_t local, uint32_t peer, uint16_t pport)
+{
+	struct peer *s = arg;
+
+	if (local != s->addr || peer != N.p[1 - s->idx].addr)
+		s->anomalies++;
+	s->natka++;
+	s->natka_port = pport;
+	return 0;
+}
+
 static int env_install_in(void *arg, const struct ike_child_info *c)
 {
 	struct peer *s = arg;
@@ -544,6 +557,7 @@ static void peer_start(int i, const char *psk)
 	    .child_remove = env_remove,
 	    .alloc_spi = env_alloc_spi,
 	    .event = env_event,
+	    .send_natka = env_natka,
 	};
 
 	s->cfg = load_cfg(i == PA ? "examples/site-a.conf" : "examples/site-b.conf",
@@ -1344,6 +1358,70 @@ static void test_clear_behind_full_queue(void **st)
 	CHECK(list_sa(PA, NULL, 0) == 0 && list_sa(PB, NULL, 0) == 0);
 }
 
+/* A NAT in front of B: A sees B's ports 500 and 4500 as 4501 and 4502, its
+ * answers are mapped back, and A cannot open a session toward B (its
+ * IKE_SA_INIT requests are dropped). B has the higher address, so A answers
+ * B's request (the simultaneous-start rule) and B initiates from behind the
+ * NAT. The hook rewrites messages in flight. */
+static enum hook_act nat_hook(int dst, const struct msg *cm, void *arg)
+{
+	struct msg *m = (struct msg *)cm;
+
+	(void)arg;
+	if (dst == PB && m_exch(m) == IKE_SA_INIT && !m_resp(m))
+		return H_DROP;
+	if (dst == PA)
+		m->sport = m->sport == 500 ? 4501 : m->sport == 4500 ? 4502 : m->sport;
+	else
+		m->dport = m->dport == 4501 ? 500 : m->dport == 4502 ? 4500 : m->dport;
+	return H_DELIVER;
+}
+
+static void set_natka(int i, const char *line)
+{
+	const char *site = i == PA ? "examples/site-a.conf" : "examples/site-b.conf";
+	char to[128];
+
+	snprintf(to, sizeof(to), "%scrypto ikev2 proposal PROP-GCM", line);
+	struct config *cfg = load_cfg(site, "crypto ikev2 proposal PROP-GCM", to);
+	CHECK(ike_x_apply_config(N.p[i].ike, cfg) == 0);
+	config_free(N.p[i].cfg);
+	N.p[i].cfg = cfg;
+}
+
+/* NAT keepalives (RFC 3948): only with `crypto ikev2 nat keepalive`, only
+ * from the side behind the NAT, to the peer's NAT-T port; reconfiguring
+ * starts and stops them on the SA that is up. */
+static void test_nat_keepalive(void **st)
+{
+	struct ike_sa_info b;
+
+	(void)st;
+	N.hook = nat_hook;
+	peer_start(PA, NULL);
+	peer_start(PB, NULL);
+	pump();
+	CHECK(list_sa(PB, &b, 1) == 1 && b.nat && b.state == IKE_SA_ESTABLISHED);
+	CHECK(N.p[PA].out.spi_out && N.p[PB].out.spi_out);
+	advance(30000);
+	pump();
+	CHECK(N.p[PA].natka == 0 && N.p[PB].natka == 0); /* off by default, as on IOS */
+	set_natka(PA, "crypto ikev2 nat keepalive 20\n");
+	set_natka(PB, "crypto ikev2 nat keepalive 20\n");
+	advance(20500);
+	CHECK(N.p[PB].natka == 1 && N.p[PB].natka_port == 4500);
+	/* It re-arms itself (inside advance() the next one is scaled far out). */
+	advance(1100000);
+	pump();
+	CHECK(N.p[PB].natka == 2);
+	CHECK(N.p[PA].natka == 0); /* A is not behind the NAT */
+	size_t armed = timer_count();
+	set_natka(PB, ""); /* off again: the SA's keepalive timer goes */
+	CHECK(timer_count() == armed - 1);
+	CHECK(N.p[PB].anomalies == 0);
+	N.hook = NULL;
+}
+
 /* ---------------- (5) INVALID_SPI ---------------- */
 
 static void test_invalid_spi(void **st)
@@ -1714,6 +1792,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_delete_first, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ike_hard_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clear_behind_full_queue, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nat_keepalive, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_reordered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_busy_window, setup,
