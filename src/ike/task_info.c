@@ -359,8 +359,11 @@ static void natka_due(struct timer *t, void *arg)
 		return;
 	dpd_activity(sa, &in, &out);
 	if ((!out || now - out >= iv) && ike->env.send_natka &&
-	    ike->env.send_natka(ike->env.arg, sa->local, sa->peer, sa->pport) == 0)
+	    ike->env.send_natka(ike->env.arg, sa->local, sa->peer, sa->pport) == 0) {
 		ike->natka_sent++;
+		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):NAT keepalive sent to port %u",
+		    (unsigned long long)ike_sa_local_spi(sa), sa->pport);
+	}
 	timer_arm(&sa->t_natka, ike->natka_ms);
 }
 
