@@ -10,7 +10,11 @@
  * request arrives while our own IKE SA with that peer is still being set up,
  * the IKE SA initiated by the peer with the numerically higher IPv4 address
  * survives. The lower side abandons its own attempt and answers; the higher
- * side ignores the request (the peer abandons it on receiving ours). */
+ * side ignores the request (the peer abandons it on receiving ours). When
+ * exactly one side is behind a NAT (the request's NAT-D payloads say which,
+ * the same way on both sides), that side's IKE SA survives instead: addresses
+ * differ on either side of a NAT, and the other side's requests may never
+ * get through it. */
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -32,14 +36,14 @@ static void task_init_natd_put(struct ike_pb *b, uint64_t spi_i, uint64_t spi_r,
 
 /* NAT-D payloads of a received IKE_SA_INIT: the peer's view of its source
  * (src/sport as we saw it) and of its destination (us). */
-static void task_init_natd_check(struct ike_sa *sa, const struct ike_msg *m, uint64_t spi_r,
-				 uint16_t lport, uint16_t pport)
+static void task_init_natd(const struct ike_msg *m, uint64_t spi_i, uint64_t spi_r, uint32_t local,
+			   uint16_t lport, uint32_t peer, uint16_t pport, int *nat_local, int *nat_peer)
 {
 	uint8_t hs[NATD_LEN], hd[NATD_LEN];
 	int have_s = 0, have_d = 0, match_s = 0, match_d = 0;
 
-	natd_hash(sa->spi_i, spi_r, sa->peer, pport, hs);
-	natd_hash(sa->spi_i, spi_r, sa->local, lport, hd);
+	natd_hash(spi_i, spi_r, peer, pport, hs);
+	natd_hash(spi_i, spi_r, local, lport, hd);
 	for (int i = 0; i < m->n; i++) {
 		struct ike_notify_pld n;
 		if (m->pld[i].type != IKE_PLD_N || ike_pld_n_parse(m->pld[i].p, m->pld[i].len, &n))
@@ -52,8 +56,15 @@ static void task_init_natd_check(struct ike_sa *sa, const struct ike_msg *m, uin
 			match_d |= n.data_len == NATD_LEN && !CRYPTO_memcmp(n.data, hd, NATD_LEN);
 		}
 	}
-	sa->nat_peer = have_s && !match_s;
-	sa->nat_local = have_d && !match_d;
+	*nat_peer = have_s && !match_s;
+	*nat_local = have_d && !match_d;
+}
+
+static void task_init_natd_check(struct ike_sa *sa, const struct ike_msg *m, uint64_t spi_r,
+				 uint16_t lport, uint16_t pport)
+{
+	task_init_natd(m, sa->spi_i, spi_r, sa->local, lport, sa->peer, pport, &sa->nat_local,
+		       &sa->nat_peer);
 	sa->natt = sa->nat_peer || sa->nat_local;
 	if (sa->natt)
 		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):NAT detected (%s%s)",
@@ -242,17 +253,24 @@ static void task_init_stateless(struct ike *ike, const struct ike_msg *m, uint32
 }
 
 /* Our own IKE SA with peer still being set up? Apply the collision rule. */
-static int task_init_collision(struct ike *ike, uint32_t local, uint32_t peer)
+static int task_init_collision(struct ike *ike, const struct ike_msg *m, uint32_t local, uint16_t lport,
+			       uint32_t peer, uint16_t pport)
 {
+	int nat_local, nat_peer, ours;
+
+	task_init_natd(m, m->spi_i, 0, local, lport, peer, pport, &nat_local, &nat_peer);
+	ours = nat_local != nat_peer ? nat_local : ntohl(local) > ntohl(peer);
 	for (struct ike_sa *o = ike_sa_first_by_peer(ike, peer), *nx; o; o = nx) {
 		nx = ike_sa_next_by_peer(o);
 		if (!o->initiator || o->state != IKE_SA_CONNECTING || o->pc.tunnel == IKE_TUNNEL_NONE)
 			continue;
-		if (ntohl(local) > ntohl(peer)) {
-			DBG(DBG_IKE, peer, "IKEv2:Simultaneous initiation: ours wins (higher address)");
+		if (ours) {
+			DBG(DBG_IKE, peer, "IKEv2:Simultaneous initiation: ours wins (%s)",
+			    nat_local != nat_peer ? "we are behind the NAT" : "higher address");
 			return 1;
 		}
-		DBG(DBG_IKE, peer, "IKEv2:Simultaneous initiation: peer wins, abandoning ours");
+		DBG(DBG_IKE, peer, "IKEv2:Simultaneous initiation: peer wins (%s), abandoning ours",
+		    nat_local != nat_peer ? "it is behind a NAT" : "higher address");
 		ike_sa_destroy(o);
 	}
 	return 0;
@@ -332,7 +350,7 @@ void task_init_respond(struct ike *ike, const struct ike_msg *m, uint32_t local,
 		task_init_stateless(ike, m, local, lport, peer, pport, N_INVALID_KE_PAYLOAD, g, 2);
 		return;
 	}
-	if (task_init_collision(ike, local, peer))
+	if (task_init_collision(ike, m, local, lport, peer, pport))
 		return;
 	if (!(sa = ike_sa_new(ike, 0, local, lport, peer, pport)))
 		return;

@@ -1389,6 +1389,40 @@ static void set_natka(int i, const char *line)
 	N.p[i].cfg = cfg;
 }
 
+/* The same NAT in front of A, the lower address, with both ends starting at
+ * once. B cannot reach A, so the address rule alone (B, the higher, ignores
+ * A's request and waits for an answer to its own) would stall until B's
+ * attempt timed out. The request's NAT-D payloads show that A is behind the
+ * NAT, so B answers A at once: one IKE SA, initiated by A. */
+static enum hook_act nat_a_hook(int dst, const struct msg *cm, void *arg)
+{
+	struct msg *m = (struct msg *)cm;
+
+	(void)arg;
+	if (dst == PA && m_exch(m) == IKE_SA_INIT && !m_resp(m))
+		return H_DROP;
+	if (dst == PB)
+		m->sport = m->sport == 500 ? 4501 : m->sport == 4500 ? 4502 : m->sport;
+	else
+		m->dport = m->dport == 4501 ? 500 : m->dport == 4502 ? 4500 : m->dport;
+	return H_DELIVER;
+}
+
+static void test_simultaneous_start_behind_nat(void **st)
+{
+	struct ike_sa_info a;
+
+	(void)st;
+	N.hook = nat_a_hook;
+	peer_start(PA, NULL);
+	peer_start(PB, NULL);
+	pump();
+	CHECK(list_sa(PA, &a, 1) == 1 && list_sa(PB, NULL, 0) == 1);
+	CHECK(a.state == IKE_SA_ESTABLISHED && a.nat && a.initiator);
+	CHECK(N.p[PA].out.spi_out && N.p[PB].out.spi_out);
+	N.hook = NULL;
+}
+
 /* NAT keepalives (RFC 3948): only with `crypto ikev2 nat keepalive`, only
  * from the side behind the NAT, to the peer's NAT-T port; reconfiguring
  * starts and stops them on the SA that is up. */
@@ -1793,6 +1827,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ike_hard_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clear_behind_full_queue, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nat_keepalive, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_simultaneous_start_behind_nat, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_reordered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_events, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_child_collision_busy_window, setup,
