@@ -1358,19 +1358,18 @@ static void test_clear_behind_full_queue(void **st)
 	CHECK(list_sa(PA, NULL, 0) == 0 && list_sa(PB, NULL, 0) == 0);
 }
 
-/* A NAT in front of B: A sees B's ports 500 and 4500 as 4501 and 4502, its
- * answers are mapped back, and A cannot open a session toward B (its
- * IKE_SA_INIT requests are dropped). B has the higher address, so A answers
- * B's request (the simultaneous-start rule) and B initiates from behind the
- * NAT. The hook rewrites messages in flight. */
+/* A NAT in front of peer *(int *)arg: the other peer sees its ports 500 and
+ * 4500 as 4501 and 4502, answers are mapped back, and nobody can open a
+ * session toward the peer behind it (IKE_SA_INIT requests to it are
+ * dropped). The hook rewrites messages in flight. */
 static enum hook_act nat_hook(int dst, const struct msg *cm, void *arg)
 {
 	struct msg *m = (struct msg *)cm;
+	int behind = *(const int *)arg;
 
-	(void)arg;
-	if (dst == PB && m_exch(m) == IKE_SA_INIT && !m_resp(m))
+	if (dst == behind && m_exch(m) == IKE_SA_INIT && !m_resp(m))
 		return H_DROP;
-	if (dst == PA)
+	if (dst != behind)
 		m->sport = m->sport == 500 ? 4501 : m->sport == 4500 ? 4502 : m->sport;
 	else
 		m->dport = m->dport == 4501 ? 500 : m->dport == 4502 ? 4500 : m->dport;
@@ -1389,31 +1388,20 @@ static void set_natka(int i, const char *line)
 	N.p[i].cfg = cfg;
 }
 
-/* The same NAT in front of A, the lower address, with both ends starting at
+/* The NAT in front of A, the lower address, with both ends starting at
  * once. B cannot reach A, so the address rule alone (B, the higher, ignores
  * A's request and waits for an answer to its own) would stall until B's
  * attempt timed out. The request's NAT-D payloads show that A is behind the
  * NAT, so B answers A at once: one IKE SA, initiated by A. */
-static enum hook_act nat_a_hook(int dst, const struct msg *cm, void *arg)
-{
-	struct msg *m = (struct msg *)cm;
-
-	(void)arg;
-	if (dst == PA && m_exch(m) == IKE_SA_INIT && !m_resp(m))
-		return H_DROP;
-	if (dst == PB)
-		m->sport = m->sport == 500 ? 4501 : m->sport == 4500 ? 4502 : m->sport;
-	else
-		m->dport = m->dport == 4501 ? 500 : m->dport == 4502 ? 4500 : m->dport;
-	return H_DELIVER;
-}
-
 static void test_simultaneous_start_behind_nat(void **st)
 {
 	struct ike_sa_info a;
 
+	static int behind = PA;
+
 	(void)st;
-	N.hook = nat_a_hook;
+	N.hook = nat_hook;
+	N.hook_arg = &behind;
 	peer_start(PA, NULL);
 	peer_start(PB, NULL);
 	pump();
@@ -1428,10 +1416,12 @@ static void test_simultaneous_start_behind_nat(void **st)
  * starts and stops them on the SA that is up. */
 static void test_nat_keepalive(void **st)
 {
+	static int behind = PB; /* B has the higher address: A answers B's request */
 	struct ike_sa_info b;
 
 	(void)st;
 	N.hook = nat_hook;
+	N.hook_arg = &behind;
 	peer_start(PA, NULL);
 	peer_start(PB, NULL);
 	pump();
