@@ -73,6 +73,13 @@ ctl() {
 	"$INSYNCCTL" -S "$T_DIR/$name.sock" "$@"
 }
 
+# ike_spis NAME: the local SPIs of NAME's IKE SAs, one per line. Traffic routed
+# into a tunnel may bring a fresh SA up at once, so "was that SA deleted" is
+# asked of an SPI, not of "no SA at all".
+ike_spis() { ctl "$1" show crypto ikev2 sa detail | sed -n 's/.*Local spi: \([0-9A-F]*\).*/\1/p'; }
+# ike_spi_gone NAME SPI: true when NAME no longer has the IKE SA with local SPI.
+ike_spi_gone() { [ -n "$2" ] && ! ike_spis "$1" | grep -qx "$2"; }
+
 # wait_for SECONDS CMD...: poll (every 100 ms) until CMD succeeds.
 wait_for() {
 	local secs=$1; shift
