@@ -45,8 +45,18 @@ struct peer_state {
 	struct tokbucket notify_bucket; /* INVALID_SPI/DELETE exchanges, whatever the SPI */
 };
 
+/* DELETEs for a peer's stale SPIs, sent from the loop rather than from
+ * inside the IKE event that found them (that exchange is still on the stack). */
+struct stale_spi {
+	uint32_t peer, spi;
+};
+
 static const struct config *cfg;
 static struct spi_hist hist[HIST_SLOTS];
+#define STALE_MAX 32
+static struct stale_spi stale_q[STALE_MAX];
+static unsigned n_stale;
+static struct timer stale_timer;
 static struct peer_state peers[PEER_SLOTS];
 static struct ratelimit notify_rl;
 static struct tokbucket global_bucket;
@@ -277,6 +287,8 @@ struct repair {
 	unsigned n;             /* flows repaired by this CHILD_SA */
 	uint64_t longest_ms;    /* the oldest one's time to repair */
 	uint32_t spi;           /* and its SPI */
+	uint32_t stale[8];      /* SPIs the peer may still hold an SA for */
+	unsigned nstale;
 };
 
 /* A flow we acted on, from a peer that now has a fresh CHILD_SA: repaired. */
@@ -291,6 +303,13 @@ static void repair_flow(struct invalid_spi_flow *f, void *arg)
 	if (f->action != INVSPI_ACT_NOTIFY_SENT && f->action != INVSPI_ACT_INITIATED &&
 	    r->now - f->last_ms > RECENT_FLOW_MS)
 		return;
+	/* The fresh SA can come up before the peer acted on our INVALID_SPI (or
+	 * it never does: strongSwan), and the peer then stops sending on the
+	 * stale SPI but keeps that SA. A DELETE for it leaves no stale SA behind;
+	 * INITIAL_CONTACT already covered flows we recovered by initiating. */
+	if (f->action != INVSPI_ACT_INITIATED && r->nstale < sizeof(r->stale) / sizeof(r->stale[0]) &&
+	    hist_recent(r->peer, f->spi, r->now) != HIST_RESERVED)
+		r->stale[r->nstale++] = f->spi;
 	f->cls = INVSPI_CLASS_RECOVERED;
 	f->recovered_ms = r->now - f->first_ms;
 	if (!r->n++ || f->recovered_ms > r->longest_ms) {
@@ -303,7 +322,7 @@ static void repair_flow(struct invalid_spi_flow *f, void *arg)
  * line, one histogram sample, one flight-recorder dump. */
 static void mark_recovered(uint32_t peer, uint64_t now)
 {
-	struct repair r = {peer, now, 0, 0, 0};
+	struct repair r = {.peer = peer, .now = now};
 	struct peer_state *p = peer_get(peer, 0);
 	char s[INET_ADDRSTRLEN];
 
@@ -314,6 +333,10 @@ static void mark_recovered(uint32_t peer, uint64_t now)
 	invalid_spi_foreach(repair_flow, &r);
 	if (!r.n)
 		return;
+	for (unsigned i = 0; i < r.nstale && n_stale < STALE_MAX && tokbucket_take(&p->notify_bucket, now); i++)
+		stale_q[n_stale++] = (struct stale_spi){peer, r.stale[i]};
+	if (n_stale && !timer_armed(&stale_timer))
+		timer_arm(&stale_timer, 0);
 	stats.recovered += r.n;
 	metrics_inc(MC_RECOVERIES_OK);
 	metrics_observe(MH_RECOVERY_SECONDS, (double)r.longest_ms / 1000.0);
@@ -322,6 +345,15 @@ static void mark_recovered(uint32_t peer, uint64_t now)
 	log_ios(LOG_SEV_NOTICE, "CRYPTO", "INVALID_SPI_RECOVERED",
 		"SAs with peer %s back in sync: spi=0x%08X(%u)%s repaired %llu ms after the first invalid packet",
 		ip(peer, s), r.spi, r.spi, r.n > 1 ? " and other SPIs" : "", (unsigned long long)r.longest_ms);
+}
+
+static void send_stale_deletes(struct timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	for (unsigned i = 0; i < n_stale; i++)
+		ike_delete_peer_spi(stale_q[i].peer, stale_q[i].spi);
+	n_stale = 0;
 }
 
 void recovery_ike_event(int ev, const struct ike_sa_info *sa)
@@ -382,6 +414,8 @@ void recovery_init(void)
 	memset(&stats, 0, sizeof(stats));
 	ratelimit_init(&notify_rl, 4096, NOTIFY_INTERVAL_MS);
 	tokbucket_init(&global_bucket, GLOBAL_BUCKET_PER_SEC, GLOBAL_BUCKET_BURST);
+	n_stale = 0;
+	timer_init(&stale_timer, send_stale_deletes, NULL);
 	invalid_spi_set_hook(on_flow, NULL);
 }
 
@@ -393,6 +427,8 @@ void recovery_apply(const struct config *c)
 void recovery_shutdown(void)
 {
 	invalid_spi_set_hook(NULL, NULL);
+	timer_cancel(&stale_timer);
+	n_stale = 0;
 	ratelimit_free(&notify_rl);
 	cfg = NULL;
 }
