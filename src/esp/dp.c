@@ -247,6 +247,7 @@ static struct dp_tunnel *tunnel_create(unsigned num)
 			goto out;
 	}
 	atomic_store(&t->st->tun_fd, t->q[0]->fd);
+	tun_no_ipv6(t->name);
 	rc = 0;
 out:
 	if (rc) {

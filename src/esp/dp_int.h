@@ -91,6 +91,10 @@ int dp_nthreads(void);
 /* Open one queue of device name (IFF_TUN|IFF_NO_PI|IFF_MULTI_QUEUE|IFF_VNET_HDR),
  * non-blocking; *ifindex gets the device's index. Returns the fd or -1. */
 int tun_open(const char *name, int *ifindex);
+/* Tunnels carry IPv4 only (`tunnel mode ipsec ipv4`): without this the kernel
+ * gives the device an IPv6 link-local address and sends router solicitations
+ * into the tunnel, encrypted, so an idle tunnel never looks idle. */
+void tun_no_ipv6(const char *name);
 /* Read one packet to dst (cap bytes); handles the virtio_net_hdr: finishes a
  * partial checksum; an IPv4/TCP super-packet comes back whole with its MSS in
  * *gso_mss (0 for a plain packet). >0 length, 0 nothing/dropped (counted),

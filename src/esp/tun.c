@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -47,6 +48,19 @@ out:
 		return -1;
 	}
 	return fd;
+}
+
+void tun_no_ipv6(const char *name)
+{
+	char path[96];
+	int fd, n = snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+
+	if (n < 0 || (size_t)n >= sizeof(path) || (fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return; /* no IPv6 in this kernel or namespace: nothing to turn off */
+	if (write(fd, "1", 1) != 1) {
+		/* best effort: the tunnel works either way */
+	}
+	close(fd);
 }
 
 /* Ones' complement sum over p[0..len) folded to 16 bits (RFC 1071). */

@@ -60,6 +60,7 @@ check "B's link sees A's 1-byte NAT keepalives ($n)" [ "$n" -ge 2 ]
 check "A counts NAT keepalives sent ($(natka a))" [ "$(natka a)" -ge 2 ]
 check "B (not behind a NAT) sends none ($(natka b))" [ "$(natka b)" = 0 ]
 check "tunnel still up after the idle time" ping_ab
+check "A's Tunnel0 has no IPv6 (nothing but IPv4 goes into the tunnel)" bash -c "[ -z \"\$(ip -n $A -6 addr show dev Tunnel0)\" ]"
 kill "$PID_a" "$PID_b"; wait "$PID_a" "$PID_b" 2>/dev/null
 check "no sanitizer reports" bash -c "! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' '$T_DIR/a.log' '$T_DIR/b.log'"
 t_done
