@@ -2,7 +2,7 @@
 # `make asan` runs them under ASan+UBSan; `make fuzz` builds the libFuzzer harnesses.
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libssl libcrypto libmnl libedit
+PKGS    := libssl libcrypto libmnl libedit libbpf
 CFLAGS  ?= -O2 -g
 # override: these stay when a target passes its own CFLAGS (asan, fuzz).
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -26,6 +26,20 @@ deps:
 $(BUILD)/obj/%.o: %.c $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The kernel-side SPI filter: built for the BPF target and embedded in the
+# daemon as a byte array (spi_filter_obj.h).
+BPF_CC  ?= clang
+$(BUILD)/gen/spi_filter.bpf.o: src/esp/bpf/spi_filter.bpf.c
+	@mkdir -p $(dir $@)
+	$(BPF_CC) -O2 -g -target bpf -idirafter /usr/include/$(shell gcc -dumpmachine) -c -o $@ $<
+
+$(BUILD)/gen/spi_filter_obj.h: $(BUILD)/gen/spi_filter.bpf.o
+	{ echo 'static const unsigned char spi_filter_obj[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '};'; } >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/src/esp/spi_filter.o: override CFLAGS += -I$(BUILD)/gen
+$(BUILD)/obj/src/esp/spi_filter.o: $(BUILD)/gen/spi_filter_obj.h
 
 $(BUILD)/libinsync.a: $(LIB_OBJ)
 	@rm -f $@

@@ -3,7 +3,7 @@
 # Idempotent: does nothing when all are present. Run as root.
 set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev llvm \
-libssl-dev libcmocka-dev libmnl-dev libedit-dev libsnmp-dev snmp snmptrapd \
+libssl-dev libcmocka-dev libmnl-dev libedit-dev libbpf-dev libsnmp-dev snmp snmptrapd \
 iproute2 nftables iputils-ping tcpdump iperf3 procps psmisc \
 strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins libstrongswan-standard-plugins \
 wireguard-go wireguard-tools rsyslog python3 python3-prometheus-client linux-perf openssl"

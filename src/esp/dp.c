@@ -22,6 +22,7 @@
 #include <sys/eventfd.h>
 #include "daemon/loop.h"
 #include "esp/dp_int.h"
+#include "esp/spi_filter.h"
 #include "ops/log.h"
 #include "sync/invalid_spi.h"
 
@@ -208,6 +209,7 @@ static void tunnel_destroy(struct dp_tunnel *t)
 			sad_retire(tunq_free, t->q[i]);
 	}
 	sad_tun_remove(t->num);
+	spi_filter_peer_release(t->dst);
 	OPENSSL_cleanse(&t->key_in, sizeof(t->key_in));
 	OPENSSL_cleanse(&t->key_out, sizeof(t->key_out));
 	free(t);
@@ -344,6 +346,10 @@ static void tunnel_update(struct dp_tunnel *t, const struct cfg_tunnel *ct, cons
 		t->admin_up = up;
 	}
 	t->src = ct->src ? ct->src : ct->src_if[0] ? route_if_addr(ct->src_if) : 0;
+	if (t->dst != ct->dst) {
+		spi_filter_peer_release(t->dst);
+		spi_filter_peer_hold(ct->dst);
+	}
 	t->dst = ct->dst;
 	snprintf(t->profile, sizeof(t->profile), "%s", p ? p->name : "");
 	memset(&path, 0, sizeof(path));

@@ -38,6 +38,9 @@ static inline void dp_stat_add(_Atomic uint64_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+/* A drop cause's count, with the kernel SPI filter's share of invalid SPIs. */
+uint64_t dp_drops(enum esp_drop d);
+
 /* Packets routed into a tunnel that has no outbound SA yet (not up, or idle
  * timed out) wait here while IKE works, instead of being dropped. Owned by the
  * worker that reads the queue; sent when the SA is installed. */

@@ -63,13 +63,12 @@ static void dp_metrics(struct out *o, void *arg)
 	metrics_family(o, "insync_datapath_drops_total", "counter", "Packets dropped by the data plane, by cause.");
 	for (int d = 1; d < ESP_DROP_MAX; d++) {
 		const char *lab[] = {"cause", esp_drop_name((enum esp_drop)d), NULL};
-		metrics_sample_u64(o, "insync_datapath_drops_total", lab, LD(dp_stats.drops[d]));
+		metrics_sample_u64(o, "insync_datapath_drops_total", lab, dp_drops((enum esp_drop)d));
 	}
 	metrics_family(o, "insync_invalid_spi_packets_total", "counter",
 		       "ESP packets whose SPI matched no SA (raw ESP and ESP in UDP).");
 	metrics_sample_u64(o, "insync_invalid_spi_packets_total", NULL,
-			   LD(dp_stats.drops[ESP_DROP_NO_SA_V4]) + LD(dp_stats.drops[ESP_DROP_NO_SA_UDP]) +
-				   LD(dp_stats.drops[ESP_DROP_NO_SA_V6]));
+			   dp_drops(ESP_DROP_NO_SA_V4) + dp_drops(ESP_DROP_NO_SA_UDP) + dp_drops(ESP_DROP_NO_SA_V6));
 	metrics_family(o, "insync_esp_packets_total", "counter", "ESP packets through the data plane.");
 	metrics_sample_u64(o, "insync_esp_packets_total", (const char *[]){"direction", "in", NULL}, LD(dp_stats.esp_in));
 	metrics_sample_u64(o, "insync_esp_packets_total", (const char *[]){"direction", "out", NULL}, LD(dp_stats.esp_out));

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <sys/random.h>
 #include "esp/sad.h"
+#include "esp/spi_filter.h"
 #include "ops/log.h"
 
 #define SAD_MIN_SLOTS 64u
@@ -292,6 +293,7 @@ static void remove_in_now(_Atomic(struct sad_sa *) *slot)
 	struct sad_sa *s = atomic_load(slot);
 
 	atomic_store_explicit(slot, TOMB, memory_order_release);
+	spi_filter_sa_del(s->esp->spi, s->path.peer);
 	t->live--;
 	unpend(s);
 	sad_retire(sa_free, s);
@@ -350,6 +352,8 @@ int sad_install_in(unsigned tunnel, struct esp_sa *sa, const struct dp_sa_path *
 	}
 	if (!(s = sa_wrap(tunnel, sa, path, manual, now_ms)))
 		goto out;
+	/* The kernel filter learns the SPI first, so its first packet is not dropped there. */
+	spi_filter_sa_add(sa->spi, path->peer);
 	table_put(t, s);
 	rc = 0;
 out:

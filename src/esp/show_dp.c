@@ -10,6 +10,7 @@
 #include <strings.h>
 #include "esp/dp_int.h"
 #include "esp/show_dp.h"
+#include "esp/spi_filter.h"
 #include "ops/exec.h"
 #include "sync/invalid_spi.h"
 #include "util/out.h"
@@ -176,8 +177,8 @@ static int cmd_show_sa(struct exec_ctx *ctx, int argc, char **argv, struct out *
 			   LD(t->st->ctr.in_pkts), LD(t->st->ctr.in_pkts), LD(t->st->ctr.in_pkts));
 		if (detail) {
 			out_printf(o, "    #pkts no sa (send) %llu, #pkts invalid sa (rcv) %llu\n",
-				   LD(t->st->ctr.out_drops), LD(dp_stats.drops[ESP_DROP_NO_SA_V4]) +
-				   LD(dp_stats.drops[ESP_DROP_NO_SA_UDP]));
+				   LD(t->st->ctr.out_drops), (unsigned long long)(dp_drops(ESP_DROP_NO_SA_V4) +
+							dp_drops(ESP_DROP_NO_SA_UDP)));
 			out_printf(o, "    #pkts replay failed (rcv): %llu, #pkts verify failed: %llu\n",
 				   LD(dp_stats.drops[ESP_DROP_REPLAY]), LD(dp_stats.drops[ESP_DROP_ICV]));
 		}
@@ -216,11 +217,12 @@ static int ios_num(int d)
 static int cmd_show_drops(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 {
 	static const int order[] = {ESP_DROP_NO_SA_V4, ESP_DROP_NO_SA_UDP, ESP_DROP_NO_SA_V6};
+	struct spi_filter_stats sf;
 
 	out_printf(o, "%-4s %-40s %20s\n", "", "Drop cause", "Packets");
 	for (size_t i = 0; i < 3; i++)
 		out_printf(o, "%4d %-40s %20llu\n", ios_num(order[i]), esp_drop_name(order[i]),
-			   LD(dp_stats.drops[order[i]]));
+			   (unsigned long long)dp_drops(order[i]));
 	for (int d = 1; d < ESP_DROP_MAX; d++) {
 		if (d == ESP_DROP_NO_SA_V4 || d == ESP_DROP_NO_SA_UDP || d == ESP_DROP_NO_SA_V6)
 			continue;
@@ -229,6 +231,12 @@ static int cmd_show_drops(struct exec_ctx *ctx, int argc, char **argv, struct ou
 	}
 	out_printf(o, "\nInvalid SPIs over the per-flow reporting budget (counted above only): %llu\n",
 		   LD(dp_stats.inv_unreported));
+	spi_filter_get_stats(&sf);
+	out_printf(o, "Kernel SPI filter: %s; dropped there (counted above) raw %llu, udp %llu; "
+		      "sampled to user space %llu; map errors %llu\n",
+		   sf.active ? "on" : "off", (unsigned long long)sf.dropped_raw,
+		   (unsigned long long)sf.dropped_udp, (unsigned long long)sf.sampled,
+		   (unsigned long long)sf.map_errors);
 	out_printf(o, "Held while a tunnel had no SA: %llu (sent %llu, expired %llu)\n", LD(dp_stats.held),
 		   LD(dp_stats.held_sent), LD(dp_stats.held_expired));
 	out_printf(o, "ESP in %llu (raw %llu, udp %llu), ESP out %llu, NAT keepalives %llu\n",
@@ -281,6 +289,7 @@ static int cmd_clear(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 		zero(&c[i]);
 	sad_foreach_in(clear_sa, NULL);
 	sad_foreach_tun(clear_tun, NULL);
+	spi_filter_clear_stats();
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include <sys/epoll.h>
 #include "daemon/loop.h"
 #include "esp/dp_int.h"
+#include "esp/spi_filter.h"
 #include <netinet/udp.h>
 #include "ops/log.h"
 #include "util/buf.h"
@@ -147,6 +148,7 @@ int xmit_open(void)
 	if (!dp_xmit.steered)
 		log_ios(LOG_SEV_ERR, "CRYPTO", "DP_SOCKET",
 			"cannot steer port 4500 (SO_ATTACH_REUSEPORT_CBPF: %s)", strerror(errno));
+	spi_filter_open(dp_xmit.raw_fd, dp_xmit.udp_fd);
 	if (loop_add_fd(dp_xmit.ike_fd, EPOLLIN, on_ike, NULL))
 		log_ios(LOG_SEV_ERR, "CRYPTO", "DP_SOCKET", "cannot watch the IKE socket");
 	return 0;
@@ -157,6 +159,7 @@ fail:
 
 void xmit_close(void)
 {
+	spi_filter_close();
 	if (dp_xmit.ike_fd >= 0) {
 		loop_del_fd(dp_xmit.ike_fd);
 		close(dp_xmit.ike_fd);

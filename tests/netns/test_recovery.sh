@@ -84,6 +84,7 @@ report "(e) 20000 random-SPI packets: $lines log lines; tunnel gap $(max_gap flo
 check "(e) flood: no IKE started toward the flooder" bash -c "! '$INSYNCCTL' -S $T_DIR/a.sock show crypto ikev2 sa | grep -q 198.51.100.2"
 check "(e) flood: log lines capped ($lines)" [ "$lines" -le 100 ]
 check "(e) flood: drops counted" bash -c "'$INSYNCCTL' -S $T_DIR/a.sock show crypto datapath drops | grep -Eq 'IN_US_V4_PKT_SA_NOT_FOUND_SPI +[1-9][0-9]{3}'"
+check "(e) flood: most of it dropped in the kernel (SPI filter)" bash -c "'$INSYNCCTL' -S $T_DIR/a.sock show crypto datapath drops | grep -Eq 'Kernel SPI filter: on; dropped there \(counted above\) raw [1-9][0-9]{3}'"
 check "(e) flood: the tunnel kept carrying traffic" bash -c "grep -q 'bytes from' $T_DIR/ping-flood"
 check "(e) flood: flows classified non-peer" bash -c "'$INSYNCCTL' -S $T_DIR/a.sock show crypto ipsec invalid-spi | grep -q non-peer"
 
