@@ -152,6 +152,10 @@ int daemon_setup(void)
 	write_pidfile();
 	subsys_init();
 	apply_all(running);
+	if (control_publish() < 0) {
+		fprintf(stderr, "insyncd: control socket %s: %s\n", opts.socket_path, strerror(errno));
+		return 1;
+	}
 	log_ios(LOG_SEV_NOTICE, "SYS", "START", "insyncd started, configured from %s", opts.config_path);
 	return 0;
 }

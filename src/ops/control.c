@@ -26,6 +26,7 @@ struct client {
 
 static int listen_fd = -1;
 static char sock_path[108];
+static char bind_path[108]; /* where the socket lives until control_publish() */
 static struct client *clients[CTL_MAX_CLIENTS];
 
 int control_parse_request(const uint8_t *p, size_t len, int *type, char *linebuf, size_t cap)
@@ -194,7 +195,7 @@ static void on_accept(int fd, uint32_t ev, void *arg)
 int control_listen(const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sun.sun_path))
+	if (strlen(path) + 16 >= sizeof(sun.sun_path))
 		return -1;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	snprintf(sock_path, sizeof(sock_path), "%s", path);
@@ -207,16 +208,32 @@ int control_listen(const char *path)
 		errno = EADDRINUSE;
 		return -1;
 	}
-	unlink(path);
+	/* Bound under a private name first: the socket's path appearing is what
+	 * scripts and service managers take as "the daemon is ready". */
+	snprintf(bind_path, sizeof(bind_path), "%s.%d", path, (int)getpid());
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", bind_path);
+	unlink(bind_path);
 	mode_t old = umask(0177);
 	int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0 ||
+	if (rc < 0 || chmod(bind_path, 0600) < 0 || listen(fd, 16) < 0 ||
 	    loop_add_fd(fd, EPOLLIN, on_accept, NULL) < 0) {
+		int e = errno;
+		if (rc == 0)
+			unlink(bind_path);
 		close(fd);
+		errno = e;
 		return -1;
 	}
 	listen_fd = fd;
+	return 0;
+}
+
+int control_publish(void)
+{
+	if (listen_fd < 0 || rename(bind_path, sock_path) < 0)
+		return -1;
+	snprintf(bind_path, sizeof(bind_path), "%s", sock_path);
 	return 0;
 }
 
@@ -227,7 +244,7 @@ void control_close(void)
 	if (listen_fd >= 0) {
 		loop_del_fd(listen_fd);
 		close(listen_fd);
-		unlink(sock_path);
+		unlink(bind_path);
 	}
 	listen_fd = -1;
 }

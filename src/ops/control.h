@@ -22,6 +22,9 @@ enum ctl_status { CTL_OK = 0, CTL_FAIL = 1 };
 int control_parse_request(const uint8_t *p, size_t len, int *type, char *linebuf, size_t cap);
 
 int control_listen(const char *path);
+/* Make the socket reachable at its configured path: call once the daemon is
+ * fully configured. */
+int control_publish(void);
 void control_close(void);
 
 /* Client side (insyncctl): connect, send one request, read the response. Returns
