@@ -110,17 +110,19 @@ def main():
         print("### Invalid-SPI flood (raw ESP, random SPIs, 92-byte packets, toward A)\n")
         print("| run | secs | flooder sent pps | A's interface rx pps | dropped at insync's socket queue /s "
               "| counted by insync /s | insync control thread (cores) | insync data-plane thread (cores) "
-              "| drops per data-plane core-second | drops per insync core-second (both threads) |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+              "| drops per data-plane core-second | drops per insync core-second (both threads) "
+              "| whole host busy (cores) | of it softirq |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for part, label, run, kv in fl:
             s = num(kv.get("secs"), 1) or 1
             dp = num(kv.get("cpu_dp"))
             ins = num(kv.get("insync_drops")) / s
             tot = dp + num(kv.get("cpu_ctl"))
-            print("| %s #%s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %s | %s |" % (
+            print("| %s #%s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %s | %s | %s | %s |" % (
                 label, run, s, num(kv.get("sent_pps")), num(kv.get("rx_if")) / s,
                 num(kv.get("sock_drops")) / s, ins, num(kv.get("cpu_ctl")), dp,
-                "%.0f" % (ins / dp) if dp > 0 else "-", "%.0f" % (ins / tot) if tot > 0 else "-"))
+                "%.0f" % (ins / dp) if dp > 0 else "-", "%.0f" % (ins / tot) if tot > 0 else "-",
+                kv.get("cpu_host", "-"), kv.get("cpu_sirq", "-")))
         base, fx = tput.get("insync-manual", []), tput.get("insync-manual-flood", [])
         if base and fx:
             print("\n- tunnel throughput during the flood: median %.0f Mbit/s vs %.0f without (%.0f%%)" % (

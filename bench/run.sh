@@ -311,6 +311,15 @@ part_veth() {
 # packets received on a's link to c, per-thread CPU of insyncd A.
 raw_drops() { ip netns exec "$NA" awk '$2 ~ /:0032$/ {d += $NF} END {print d + 0}' /proc/net/raw; }
 if_stat() { ip netns exec "$NA" cat "/sys/class/net/veth-ac/statistics/$1"; }
+# host_ticks: busy and softirq jiffies of the whole machine (/proc/stat). A
+# packet dropped by the kernel SPI filter costs softirq time in whatever
+# context received it, which no insyncd thread is charged for.
+host_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $8}' /proc/stat; }
+host_split() { # host_split "BUSY SIRQ" "BUSY SIRQ" SECS
+	awk -v b="$1" -v a="$2" -v s="$3" -v hz="$HZ" 'BEGIN {
+		split(b, x, " "); split(a, y, " ")
+		printf "cpu_host=%.2f\tcpu_sirq=%.2f\n", (y[1] - x[1]) / hz / s, (y[2] - x[2]) / hz / s }'
+}
 thread_split() { # thread_split PID BEFORE AFTER SECS: control-thread and other-thread cores
 	python3 - "$@" "$HZ" <<'EOF'
 import sys
@@ -329,9 +338,9 @@ EOF
 
 # flood_once LABEL RUN SECS WITH_IPERF
 flood_once() {
-	local label=$1 run=$2 secs=$3 with=$4 d0 d1 r0 r1 k0 k1 th0 th1 fpid fout=$OUT/flood-$1-$2.txt
+	local label=$1 run=$2 secs=$3 with=$4 d0 d1 r0 r1 k0 k1 th0 th1 h0 h1 fpid fout=$OUT/flood-$1-$2.txt
 	d0=$(drop_counter ma IN_US_V4_PKT_SA_NOT_FOUND_SPI)
-	r0=$(if_stat rx_packets); k0=$(raw_drops); th0=$(thread_ticks "$PID_ma")
+	r0=$(if_stat rx_packets); k0=$(raw_drops); th0=$(thread_ticks "$PID_ma"); h0=$(host_ticks)
 	timeout $((secs + 10)) ip netns exec "$NC" "$ESPFLOOD" -d 203.0.113.1 -t "$secs" ${FLOOD_PPS:+-r "$FLOOD_PPS"} >"$fout" 2>&1 &
 	fpid=$!
 	T_PIDS+=("$fpid")
@@ -340,6 +349,7 @@ flood_once() {
 		iperf_run insync-manual-flood 10.0.2.1 10.0.1.1 "$run" "$PID_ma" "$PID_mb"
 	fi
 	wait "$fpid" 2>/dev/null
+	h1=$(host_ticks)
 	stop_pid "$fpid"
 	sleep 0.5 # let insync drain its socket
 	d1=$(drop_counter ma IN_US_V4_PKT_SA_NOT_FOUND_SPI)
@@ -349,7 +359,8 @@ flood_once() {
 	pps=$(sed -n 's/.* = \([0-9]*\) pps.*/\1/p' "$fout")
 	split=$(thread_split "$PID_ma" "$th0" "$th1" "$secs")
 	rec flood "$label" "$run" "secs=$secs" "sent=${sent:-0}" "sent_pps=${pps:-0}" "rx_if=$((r1 - r0))" \
-		"sock_drops=$((k1 - k0))" "insync_drops=$(( ${d1:-0} - ${d0:-0} ))" $split
+		"sock_drops=$((k1 - k0))" "insync_drops=$(( ${d1:-0} - ${d0:-0} ))" $split \
+		$(host_split "$h0" "$h1" "$secs")
 	tail -1 "$RES" | cut -f2- >&2
 }
 
