@@ -21,7 +21,7 @@
 # iperf3 runs 10.0.1.1 -> 10.0.2.1 through every VPN, 192.0.2.1 -> 192.0.2.2 on
 # the bare veth. IKE load: sources 10.64.0.0/16 (`local` route on lo in a).
 #
-# Environment: BENCH_RUNS=3 BENCH_TIME=10 BENCH_FLOOD_TIME=5 BENCH_FLOOD_PPS= BENCH_IKE_N=2000
+# Environment: BENCH_RUNS=3 BENCH_TIME=10 BENCH_FLOOD_TIME=5 BENCH_FLOOD_PPS= BENCH_FLOOD_PROCS=1 BENCH_IKE_N=2000
 #   BENCH_IKE_WINDOW=32 BENCH_PARTS="tput flood ike micro" (any subset; "ikescale"
 #   is not in the default set: BENCH_SCALE_N=100000 tunnels against one responder,
 #   VmRSS at 10,000 and at the end)
@@ -40,6 +40,7 @@ RUNS=${BENCH_RUNS:-3}
 BT=${BENCH_TIME:-10}
 FT=${BENCH_FLOOD_TIME:-5}
 FLOOD_PPS=${BENCH_FLOOD_PPS:-} # empty: as fast as espflood can send
+FLOOD_PROCS=${BENCH_FLOOD_PROCS:-1} # flooders side by side (each at FLOOD_PPS if set)
 IKE_N=${BENCH_IKE_N:-2000}
 [ "$IKE_N" -ge 1 ] 2>/dev/null && [ "$IKE_N" -le 16000 ] || { echo "bench: BENCH_IKE_N must be 1..16000"; exit 1; }
 IKE_W=${BENCH_IKE_WINDOW:-32}
@@ -48,6 +49,7 @@ SCALE_N=${BENCH_SCALE_N:-100000}
 	{ echo "bench: BENCH_SCALE_N must be a multiple of 10000 in 10000..500000"; exit 1; }
 in_range() { [ "$1" -ge "$2" ] 2>/dev/null && [ "$1" -le "$3" ]; } # bounds for every knob
 [ -z "$FLOOD_PPS" ] || in_range "$FLOOD_PPS" 1000 10000000 || { echo "bench: BENCH_FLOOD_PPS 1000..10000000"; exit 1; }
+in_range "$FLOOD_PROCS" 1 8 || { echo "bench: BENCH_FLOOD_PROCS 1..8"; exit 1; }
 in_range "$RUNS" 1 20 && in_range "$BT" 2 120 && in_range "$FT" 2 60 && in_range "$IKE_W" 1 64 ||
 	{ echo "bench: BENCH_RUNS 1..20, BENCH_TIME 2..120, BENCH_FLOOD_TIME 2..60, BENCH_IKE_WINDOW 1..64"; exit 1; }
 PARTS=${BENCH_PARTS:-tput flood ike micro}
@@ -338,25 +340,28 @@ EOF
 
 # flood_once LABEL RUN SECS WITH_IPERF
 flood_once() {
-	local label=$1 run=$2 secs=$3 with=$4 d0 d1 r0 r1 k0 k1 th0 th1 h0 h1 fpid fout=$OUT/flood-$1-$2.txt
+	local label=$1 run=$2 secs=$3 with=$4 d0 d1 r0 r1 k0 k1 th0 th1 h0 h1 fpids=() fout=$OUT/flood-$1-$2
 	d0=$(drop_counter ma IN_US_V4_PKT_SA_NOT_FOUND_SPI)
 	r0=$(if_stat rx_packets); k0=$(raw_drops); th0=$(thread_ticks "$PID_ma"); h0=$(host_ticks)
-	timeout $((secs + 10)) ip netns exec "$NC" "$ESPFLOOD" -d 203.0.113.1 -t "$secs" ${FLOOD_PPS:+-r "$FLOOD_PPS"} >"$fout" 2>&1 &
-	fpid=$!
-	T_PIDS+=("$fpid")
+	for f in $(seq "$FLOOD_PROCS"); do
+		timeout $((secs + 10)) ip netns exec "$NC" "$ESPFLOOD" -d 203.0.113.1 -t "$secs" \
+			${FLOOD_PPS:+-r "$FLOOD_PPS"} >"$fout.$f.txt" 2>&1 &
+		fpids+=($!)
+		T_PIDS+=($!)
+	done
 	if [ "$with" = 1 ]; then
 		sleep 1
 		iperf_run insync-manual-flood 10.0.2.1 10.0.1.1 "$run" "$PID_ma" "$PID_mb"
 	fi
-	wait "$fpid" 2>/dev/null
+	wait "${fpids[@]}" 2>/dev/null
 	h1=$(host_ticks)
-	stop_pid "$fpid"
+	for f in "${fpids[@]}"; do stop_pid "$f"; done
 	sleep 0.5 # let insync drain its socket
 	d1=$(drop_counter ma IN_US_V4_PKT_SA_NOT_FOUND_SPI)
 	r1=$(if_stat rx_packets); k1=$(raw_drops); th1=$(thread_ticks "$PID_ma")
 	local sent pps split
-	sent=$(sed -n 's/.*sent \([0-9]*\) packets.*/\1/p' "$fout")
-	pps=$(sed -n 's/.* = \([0-9]*\) pps.*/\1/p' "$fout")
+	sent=$(cat "$fout".*.txt | sed -n 's/.*sent \([0-9]*\) packets.*/\1/p' | awk '{s += $1} END {print s + 0}')
+	pps=$(cat "$fout".*.txt | sed -n 's/.* = \([0-9]*\) pps.*/\1/p' | awk '{s += $1} END {print s + 0}')
 	split=$(thread_split "$PID_ma" "$th0" "$th1" "$secs")
 	rec flood "$label" "$run" "secs=$secs" "sent=${sent:-0}" "sent_pps=${pps:-0}" "rx_if=$((r1 - r0))" \
 		"sock_drops=$((k1 - k0))" "insync_drops=$(( ${d1:-0} - ${d0:-0} ))" $split \
@@ -568,7 +573,7 @@ part_micro() {
 	for p in iperf3 strongswan-charon wireguard-go; do
 		echo "$p: $(dpkg-query -W -f='${Version}' "$p" 2>/dev/null)"
 	done
-	echo "settings: BENCH_RUNS=$RUNS BENCH_TIME=$BT BENCH_FLOOD_TIME=$FT BENCH_IKE_N=$IKE_N BENCH_IKE_WINDOW=$IKE_W BENCH_SCALE_N=$SCALE_N BENCH_PARTS='$PARTS' BENCH_PATHS='$PATHS'"
+	echo "settings: BENCH_RUNS=$RUNS BENCH_TIME=$BT BENCH_FLOOD_TIME=$FT BENCH_FLOOD_PPS=${FLOOD_PPS:-max} BENCH_FLOOD_PROCS=$FLOOD_PROCS BENCH_IKE_N=$IKE_N BENCH_IKE_WINDOW=$IKE_W BENCH_SCALE_N=$SCALE_N BENCH_PARTS='$PARTS' BENCH_PATHS='$PATHS'"
 } | tee "$OUT/env.txt" >&2
 
 if has_path manual || has_path manual-udp || has_part flood; then
