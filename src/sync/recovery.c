@@ -226,6 +226,15 @@ static void act(struct invalid_spi_flow *f, uint64_t now)
 	}
 }
 
+/* The static tunnel to peer has a CHILD_SA installed. */
+static int has_fresh_child(uint32_t peer)
+{
+	const struct cfg_tunnel *t = static_peer(peer);
+	struct ike_tunnel_info ti;
+
+	return t && ike_tunnel_info(t->num, &ti) == 0 && ti.spi_in != 0;
+}
+
 static void on_flow(struct invalid_spi_flow *f, int is_new, void *arg)
 {
 	uint64_t now = loop_now_ms();
@@ -257,10 +266,14 @@ static void on_flow(struct invalid_spi_flow *f, int is_new, void *arg)
 			return;
 		}
 		if (h == HIST_REMOVED) {
-			/* An SA we removed after its grace period: the peer still sends on
-			 * it. Transient by origin, but tell the peer now (harmless if it
-			 * has moved on already). */
+			/* An SA we removed: the peer still sends on it. Transient by
+			 * origin, but tell the peer now (harmless if it has moved on
+			 * already). When a fresh CHILD_SA is already up, its repair has
+			 * run: if our DELETE was lost, the peer switches to the fresh SA
+			 * and keeps this one for good, so repeat the DELETE now. */
 			f->cls = INVSPI_CLASS_REKEY_TRANSIENT;
+			if (is_new && has_fresh_child(f->src) && tokbucket_take(&p->notify_bucket, now))
+				ike_delete_peer_spi(f->src, f->spi);
 			act(f, now);
 			return;
 		}

@@ -127,6 +127,7 @@ ping_start "$B" 10.0.2.1 10.0.1.1 swdel2
 sleep 1
 ctl a test crypto drop-deletes 1 >/dev/null
 ctl a clear crypto sa >/dev/null
+sleep 0.1 # B's 10 ms stream reaches A on the stale SPI first, well before the 1 s DELETE round
 ip netns exec "$A" ping -c 3 -i 0.05 -W 1 -I 10.0.1.1 10.0.2.1 >/dev/null
 sleep 3
 ping_stop swdel2
