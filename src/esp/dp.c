@@ -45,6 +45,8 @@ struct worker {
 	struct dp_thread *pkt;
 };
 
+_Static_assert(DP_MAX_THREADS <= SAD_TUN_QUEUES, "a TUN queue per worker");
+
 struct dp_tunnel *dp_tunnels;
 static struct worker workers[DP_MAX_THREADS];
 static int nworkers, running;
@@ -201,7 +203,7 @@ static void tunnel_destroy(struct dp_tunnel *t)
 	if (*pp)
 		*pp = t->next;
 	if (t->st)
-		atomic_store(&t->st->tun_fd, -1);
+		atomic_store(&t->st->tun_nq, 0);
 	for (int i = 0; i < t->nq; i++) {
 		if (t->handle[i] >= 0)
 			handle_del(t->handle[i]); /* retires the queue: fd closed after grace */
@@ -248,7 +250,9 @@ static struct dp_tunnel *tunnel_create(unsigned num)
 		if ((t->handle[t->nq - 1] = handle_add(i, q)) < 0)
 			goto out;
 	}
-	atomic_store(&t->st->tun_fd, t->q[0]->fd);
+	for (int i = 0; i < t->nq; i++)
+		atomic_store(&t->st->tun_fd[i], t->q[i]->fd);
+	atomic_store(&t->st->tun_nq, t->nq);
 	tun_no_ipv6(t->name);
 	rc = 0;
 out:
@@ -400,6 +404,7 @@ int dp_init(void)
 	nworkers = env ? atoi(env) : 1;
 	if (nworkers < 1 || nworkers > DP_MAX_THREADS)
 		nworkers = 1;
+	sad_set_workers((unsigned)nworkers);
 	if (sad_init() || invalid_spi_init(0) || dp_events_init(nworkers) || xmit_open())
 		goto out;
 	for (int i = 0; i < nworkers; i++) {
@@ -417,6 +422,10 @@ int dp_init(void)
 		if (pthread_create(&w->th, NULL, worker_main, w))
 			goto out;
 		w->started = 1;
+		/* Named for top -H and /proc/PID/task/N/comm: "insync-dp0", ... */
+		char name[16];
+		snprintf(name, sizeof(name), "insync-dp%d", i);
+		pthread_setname_np(w->th, name);
 	}
 	running = 1;
 	timer_init(&housekeeping, on_housekeeping, NULL);
