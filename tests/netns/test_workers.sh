@@ -51,7 +51,7 @@ for _ in 1 2 3; do
 	ab=$((ab + ${m:-0}))
 	[ "$(ticks "$PID_a" "$dp1")" -gt "$t1" ] && break
 done
-check "A->B: 8 TCP streams get through ($ab Mbit/s in total)" [ "$ab" -gt 0 ]
+check "A->B: 8 TCP streams get through ($ab Mbit/s, summed over the rounds)" [ "$ab" -gt 0 ]
 check "A's second worker encrypted too (CPU ticks $t1 -> $(ticks "$PID_a" "$dp1"))" \
 	[ "$(ticks "$PID_a" "$dp1")" -gt "$t1" ]
 ba=$(bulk "$NB" 10.0.1.1 10.0.2.1 "$NA")
