@@ -82,7 +82,8 @@ def main():
         print("### Throughput (iperf3 TCP, 1 stream, A->B)\n")
         print("| path | median Mbit/s | min-max | runs | VPN CPU (cores, both ends) | Mbit/s per VPN core |")
         print("|---|---:|---:|---:|---:|---:|")
-        for label, desc in PATHS + [("insync-manual-flood", "insync, manual keys, during the ESP flood")]:
+        for label, desc in PATHS + [("insync-manual-pair", "insync, manual keys, run just before each flood run"),
+                                    ("insync-manual-flood", "insync, manual keys, during the ESP flood")]:
             xs = tput.get(label, [])
             if not xs and label not in errors:
                 continue
@@ -127,6 +128,11 @@ def main():
         if base and fx:
             print("\n- tunnel throughput during the flood: median %.0f Mbit/s vs %.0f without (%.0f%%)" % (
                 med(fx), med(base), 100.0 * med(fx) / med(base)))
+        pair, fx = tput.get("insync-manual-pair", []), tput.get("insync-manual-flood", [])
+        shares = [100.0 * f / p for p, f in zip(pair, fx) if p > 0]
+        if shares:
+            print("- share kept, each flood run against the run without flood just before it: %s "
+                  "(median %.0f%%)" % (", ".join("%.0f%%" % x for x in shares), med(shares)))
         print()
 
     ik = [r for r in rows if r[0] == "ike"]
