@@ -1,9 +1,11 @@
 /* espflood: send raw ESP packets with random SPIs at full rate (a benchmark
  * load generator, not a peer). Self-contained; links nothing from libinsync.
  *
- *   espflood -d DST [-t SECONDS] [-b BATCH] [-l PAYLOAD] [-r PPS] [-n MAX]
+ *   espflood -d DST [-u PORT] [-t SECONDS] [-b BATCH] [-l PAYLOAD] [-r PPS] [-n MAX]
  *
- * One raw IPPROTO_ESP socket, sendmmsg() in batches of BATCH (default 256)
+ * One raw IPPROTO_ESP socket (or, with -u, a UDP socket sending ESP in UDP to
+ * PORT as RFC 3948 frames it: the SPI is never 0, so no non-ESP marker is
+ * needed), sendmmsg() in batches of BATCH (default 256)
  * packets; each packet is SPI (random, >= 256) | sequence number | PAYLOAD
  * bytes (default 64) of random data, so its size on the wire is 20 + 8 + 64.
  * Stops after SECONDS (default 5, at most 600) or MAX packets. -r caps the
@@ -45,7 +47,7 @@ static uint64_t xorshift64(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: espflood -d DST [-t SECONDS] [-b BATCH] [-l PAYLOAD] [-r PPS] [-n MAX]\n");
+	fprintf(stderr, "usage: espflood -d DST [-u PORT] [-t SECONDS] [-b BATCH] [-l PAYLOAD] [-r PPS] [-n MAX]\n");
 	exit(2);
 }
 
@@ -58,13 +60,20 @@ int main(int argc, char **argv)
 	double secs = 5, rate = 0;
 	unsigned batch = 256, payload = 64;
 	unsigned long long max = 0, sent = 0, errs = 0, seq = 0;
+	unsigned long port = 0;
 	int c, fd, sz = 4 << 20;
 
-	while ((c = getopt(argc, argv, "d:t:b:l:r:n:")) != -1) {
+	while ((c = getopt(argc, argv, "d:u:t:b:l:r:n:")) != -1) {
 		switch (c) {
 		case 'd':
 			if (inet_pton(AF_INET, optarg, &to.sin_addr) != 1)
 				usage();
+			break;
+		case 'u':
+			port = strtoul(optarg, NULL, 0);
+			if (port < 1 || port > 65535)
+				usage();
+			to.sin_port = htons((uint16_t)port);
 			break;
 		case 't': secs = atof(optarg); break;
 		case 'b': batch = (unsigned)strtoul(optarg, NULL, 0); break;
@@ -77,8 +86,10 @@ int main(int argc, char **argv)
 	if (!to.sin_addr.s_addr || secs <= 0 || secs > 600 || batch < 1 || batch > MAX_BATCH ||
 	    payload > MAX_PAYLOAD)
 		usage();
-	if ((fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ESP)) < 0) {
-		perror("espflood: socket(AF_INET, SOCK_RAW, IPPROTO_ESP)");
+	fd = port ? socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP)
+		  : socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ESP);
+	if (fd < 0) {
+		perror("espflood: socket");
 		return 1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))

@@ -22,6 +22,8 @@ PATHS = [
     ("wireguard-go", "wireguard-go (ChaCha20-Poly1305)"),
     ("veth", "bare veth (no tunnel)"),
 ]
+# The tunnel beside a flood (label prefix, how its description says it).
+FLOOD_TUNNELS = [("insync-manual", ""), ("insync-manual-udp", " (ESP in UDP)")]
 
 
 def load(path):
@@ -82,8 +84,9 @@ def main():
         print("### Throughput (iperf3 TCP, 1 stream, A->B)\n")
         print("| path | median Mbit/s | min-max | runs | VPN CPU (cores, both ends) | Mbit/s per VPN core |")
         print("|---|---:|---:|---:|---:|---:|")
-        for label, desc in PATHS + [("insync-manual-pair", "insync, manual keys, run just before each flood run"),
-                                    ("insync-manual-flood", "insync, manual keys, during the ESP flood")]:
+        for label, desc in PATHS + [(t + suf, d) for t, enc in FLOOD_TUNNELS for suf, d in (
+                ("-pair", "insync, manual keys%s, run just before each flood run" % enc),
+                ("-flood", "insync, manual keys%s, during the ESP flood" % enc))]:
             xs = tput.get(label, [])
             if not xs and label not in errors:
                 continue
@@ -108,7 +111,9 @@ def main():
 
     fl = [r for r in rows if r[0] == "flood"]
     if fl:
-        print("### Invalid-SPI flood (raw ESP, random SPIs, 92-byte packets, toward A)\n")
+        udp = "BENCH_FLOOD_UDP=1" in open(sys.argv[2]).read() if len(sys.argv) > 2 else False
+        print("### Invalid-SPI flood (%s, random SPIs, %d-byte packets, toward A)\n" % (
+            "ESP in UDP 4500" if udp else "raw ESP", 100 if udp else 92))
         print("| run | secs | flooder sent pps | A's interface rx pps | dropped at insync's socket queue /s "
               "| counted by insync /s | insync control thread (cores) | insync data-plane thread (cores) "
               "| drops per data-plane core-second | drops per insync core-second (both threads) "
@@ -124,15 +129,16 @@ def main():
                 num(kv.get("sock_drops")) / s, ins, num(kv.get("cpu_ctl")), dp,
                 "%.0f" % (ins / dp) if dp > 0 else "-", "%.0f" % (ins / tot) if tot > 0 else "-",
                 kv.get("cpu_host", "-"), kv.get("cpu_sirq", "-")))
-        base, fx = tput.get("insync-manual", []), tput.get("insync-manual-flood", [])
-        if base and fx:
-            print("\n- tunnel throughput during the flood: median %.0f Mbit/s vs %.0f without (%.0f%%)" % (
-                med(fx), med(base), 100.0 * med(fx) / med(base)))
-        pair, fx = tput.get("insync-manual-pair", []), tput.get("insync-manual-flood", [])
-        shares = [100.0 * f / p for p, f in zip(pair, fx) if p > 0]
-        if shares:
-            print("- share kept, each flood run against the run without flood just before it: %s "
-                  "(median %.0f%%)" % (", ".join("%.0f%%" % x for x in shares), med(shares)))
+        for t, enc in FLOOD_TUNNELS:
+            base, fx = tput.get(t, []), tput.get(t + "-flood", [])
+            if base and fx:
+                print("\n- tunnel%s throughput during the flood: median %.0f Mbit/s vs %.0f without (%.0f%%)" % (
+                    enc, med(fx), med(base), 100.0 * med(fx) / med(base)))
+            pair = tput.get(t + "-pair", [])
+            shares = [100.0 * f / p for p, f in zip(pair, fx) if p > 0]
+            if shares:
+                print("- share kept%s, each flood run against the run without flood just before it: %s "
+                      "(median %.0f%%)" % (enc, ", ".join("%.0f%%" % x for x in shares), med(shares)))
         print()
 
     ik = [r for r in rows if r[0] == "ike"]

@@ -8,7 +8,8 @@
 #      insync/wireguard-go;
 #   2. flood: raw ESP with random SPIs from a third namespace toward A
 #      (build/bench/espflood), alone and while the manual-key tunnel carries
-#      iperf3: packets/s sent, drops counted by insync, CPU, throughput;
+#      iperf3: packets/s sent, drops counted by insync, CPU, throughput
+#      (BENCH_FLOOD_UDP=1: ESP in UDP 4500 at the tunnel in udp-encapsulation);
 #   3. IKE setup rate: build/bench/ikeload opens BENCH_IKE_N IKE_SA+CHILD_SA
 #      with distinct identities against one insyncd responder with a wildcard
 #      keyring: setups/s, responder CPU, RSS per tunnel; again with X25519;
@@ -28,6 +29,8 @@
 #   BENCH_PATHS="manual manual-udp ike ike-udp strongswan wireguard veth" (throughput paths, any subset)
 #   BENCH_OUT=DIR (default build/bench/results-YYYYmmdd-HHMMSS)
 #   BENCH_PERF=1: also record a perf profile of insyncd (needs perf)
+#   BENCH_FLOOD_UDP=1: the flood is ESP in UDP 4500, beside the manual tunnel
+#     switched to ESP in UDP (the deployment strongSwan interop uses)
 # Needs root and scripts/deps.sh's packages; a missing tool skips its part.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +44,7 @@ BT=${BENCH_TIME:-10}
 FT=${BENCH_FLOOD_TIME:-5}
 FLOOD_PPS=${BENCH_FLOOD_PPS:-} # empty: as fast as espflood can send
 FLOOD_PROCS=${BENCH_FLOOD_PROCS:-1} # flooders side by side (each at FLOOD_PPS if set)
+FLOOD_UDP=${BENCH_FLOOD_UDP:-} # 1: flood ESP in UDP 4500 at the tunnel switched to udp-encapsulation
 IKE_N=${BENCH_IKE_N:-2000}
 [ "$IKE_N" -ge 1 ] 2>/dev/null && [ "$IKE_N" -le 16000 ] || { echo "bench: BENCH_IKE_N must be 1..16000"; exit 1; }
 IKE_W=${BENCH_IKE_WINDOW:-32}
@@ -49,6 +53,7 @@ SCALE_N=${BENCH_SCALE_N:-100000}
 	{ echo "bench: BENCH_SCALE_N must be a multiple of 10000 in 10000..500000"; exit 1; }
 in_range() { [ "$1" -ge "$2" ] 2>/dev/null && [ "$1" -le "$3" ]; } # bounds for every knob
 [ -z "$FLOOD_PPS" ] || in_range "$FLOOD_PPS" 1000 10000000 || { echo "bench: BENCH_FLOOD_PPS 1000..10000000"; exit 1; }
+case $FLOOD_UDP in "" | 1) ;; *) echo "bench: BENCH_FLOOD_UDP is 1 or unset"; exit 1 ;; esac
 in_range "$FLOOD_PROCS" 1 8 || { echo "bench: BENCH_FLOOD_PROCS 1..8"; exit 1; }
 in_range "$RUNS" 1 20 && in_range "$BT" 2 120 && in_range "$FT" 2 60 && in_range "$IKE_W" 1 64 ||
 	{ echo "bench: BENCH_RUNS 1..20, BENCH_TIME 2..120, BENCH_FLOOD_TIME 2..60, BENCH_IKE_WINDOW 1..64"; exit 1; }
@@ -94,9 +99,14 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 # perf_on: BENCH_PERF=1 and perf works. perf_rec NAME PID SECS: sample PID
 # (cpu-clock, call graphs) and write the flat profile to $OUT/perf-NAME.txt.
 perf_on() { [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; }
+# perf_rec NAME PID|all SECS: profile one process, or the whole host (flooder and softirq included).
 perf_rec() {
-	timeout $(($3 + 20)) perf record -e cpu-clock -F 999 -g -p "$2" -o "$OUT/perf-$1.data" -- sleep "$3" >/dev/null 2>&1
+	local who=(-p "$2")
+	[ "$2" = all ] && who=(-a)
+	timeout $(($3 + 20)) perf record -e cpu-clock -F 999 -g "${who[@]}" -o "$OUT/perf-$1.data" -- sleep "$3" >/dev/null 2>&1
 	{
+		echo "by command (thread name):"
+		perf report -i "$OUT/perf-$1.data" --no-children -g none --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]'
 		echo "by object:"
 		perf report -i "$OUT/perf-$1.data" --no-children -g none --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]'
 		echo "top symbols:"
@@ -311,7 +321,15 @@ part_veth() {
 # ---------------------------------------------------------------- flood
 # Counters read around a flood: drops of raw IPPROTO_ESP (0x32) sockets in a,
 # packets received on a's link to c, per-thread CPU of insyncd A.
-raw_drops() { ip netns exec "$NA" awk '$2 ~ /:0032$/ {d += $NF} END {print d + 0}' /proc/net/raw; }
+# With BENCH_FLOOD_UDP=1 the flood is ESP in UDP to port 4500 (0x1194), and the
+# socket counted is the data plane's UDP socket.
+raw_drops() {
+	local tbl=raw port=0032
+	[ -n "$FLOOD_UDP" ] && tbl=udp port=1194
+	ip netns exec "$NA" awk -v p=":$port\$" '$2 ~ p {d += $NF} END {print d + 0}' "/proc/net/$tbl"
+}
+flood_tun() { echo "insync-manual${FLOOD_UDP:+-udp}"; } # label of the tunnel beside the flood
+flood_cause() { [ -n "$FLOOD_UDP" ] && echo IN_TRANS_V4_IPSEC_PKT_NOT_FOUND_SPI || echo IN_US_V4_PKT_SA_NOT_FOUND_SPI; }
 if_stat() { ip netns exec "$NA" cat "/sys/class/net/veth-ac/statistics/$1"; }
 # host_ticks: busy and softirq jiffies of the whole machine (/proc/stat). A
 # packet dropped by the kernel SPI filter costs softirq time in whatever
@@ -341,23 +359,23 @@ EOF
 # flood_once LABEL RUN SECS WITH_IPERF
 flood_once() {
 	local label=$1 run=$2 secs=$3 with=$4 d0 d1 r0 r1 k0 k1 th0 th1 h0 h1 fpids=() fout=$OUT/flood-$1-$2
-	d0=$(drop_counter ma IN_US_V4_PKT_SA_NOT_FOUND_SPI)
+	d0=$(drop_counter ma "$(flood_cause)")
 	r0=$(if_stat rx_packets); k0=$(raw_drops); th0=$(thread_ticks "$PID_ma"); h0=$(host_ticks)
 	for f in $(seq "$FLOOD_PROCS"); do
 		timeout $((secs + 10)) ip netns exec "$NC" "$ESPFLOOD" -d 203.0.113.1 -t "$secs" \
-			${FLOOD_PPS:+-r "$FLOOD_PPS"} >"$fout.$f.txt" 2>&1 &
+			${FLOOD_PPS:+-r "$FLOOD_PPS"} ${FLOOD_UDP:+-u 4500} >"$fout.$f.txt" 2>&1 &
 		fpids+=($!)
 		T_PIDS+=($!)
 	done
 	if [ "$with" = 1 ]; then
 		sleep 1
-		iperf_run insync-manual-flood 10.0.2.1 10.0.1.1 "$run" "$PID_ma" "$PID_mb"
+		iperf_run "$(flood_tun)-flood" 10.0.2.1 10.0.1.1 "$run" "$PID_ma" "$PID_mb"
 	fi
 	wait "${fpids[@]}" 2>/dev/null
 	h1=$(host_ticks)
 	for f in "${fpids[@]}"; do stop_pid "$f"; done
 	sleep 0.5 # let insync drain its socket
-	d1=$(drop_counter ma IN_US_V4_PKT_SA_NOT_FOUND_SPI)
+	d1=$(drop_counter ma "$(flood_cause)")
 	r1=$(if_stat rx_packets); k1=$(raw_drops); th1=$(thread_ticks "$PID_ma")
 	local sent pps split
 	sent=$(cat "$fout".*.txt | sed -n 's/.*sent \([0-9]*\) packets.*/\1/p' | awk '{s += $1} END {print s + 0}')
@@ -372,24 +390,28 @@ flood_once() {
 part_flood() {
 	[ -x "$ESPFLOOD" ] || { log "SKIP flood: $ESPFLOOD missing (run make)"; return 0; }
 	[ -n "${PID_ma:-}" ] && kill -0 "$PID_ma" 2>/dev/null || { log "SKIP flood: no insync manual tunnel"; return 0; }
-	log "flood: random-SPI ESP from c toward a (203.0.113.1), ${FT} s alone"
+	log "flood: random-SPI ESP${FLOOD_UDP:+ in UDP 4500} from c toward a (203.0.113.1), ${FT} s alone"
 	flood_once flood-only 1 "$FT" 0
 	if perf_on; then
 		log "perf: insyncd A during a flood"
-		timeout $((FT + 10)) ip netns exec "$NC" "$ESPFLOOD" -d 203.0.113.1 -t "$FT" >/dev/null 2>&1 &
+		timeout $((FT + 10)) ip netns exec "$NC" "$ESPFLOOD" -d 203.0.113.1 -t "$FT" \
+			${FLOOD_UDP:+-u 4500} >/dev/null 2>&1 &
 		local fp=$!
 		T_PIDS+=("$fp")
-		perf_rec flood-a "$PID_ma" $((FT - 1))
+		perf_rec flood-a "$PID_ma" $((FT - 1)) &
+		local pp=$!
+		perf_rec flood-host all $((FT - 1))
+		wait "$pp"
 		wait "$fp" 2>/dev/null
 		stop_pid "$fp"
 	fi
 	# Each flood run is paired with a run without flood just before it: the
 	# host's speed drifts between minutes by more than the flood costs at a
 	# low rate, so the share kept is read per pair as well as by medians.
-	log "flood during iperf3 (insync manual keys), x$RUNS, each after a run without flood"
+	log "flood during iperf3 ($(flood_tun)), x$RUNS, each after a run without flood"
 	local r
 	for r in $(seq "$RUNS"); do
-		iperf_run insync-manual-pair 10.0.2.1 10.0.1.1 "$r" "$PID_ma" "$PID_mb"
+		iperf_run "$(flood_tun)-pair" 10.0.2.1 10.0.1.1 "$r" "$PID_ma" "$PID_mb"
 		flood_once flood+iperf "$r" $((BT + 2)) 1
 	done
 	ctl ma show crypto ipsec invalid-spi 2>/dev/null | head -3 >"$OUT/invalid-spi-after-flood.txt"
@@ -579,13 +601,18 @@ part_micro() {
 	for p in iperf3 strongswan-charon wireguard-go; do
 		echo "$p: $(dpkg-query -W -f='${Version}' "$p" 2>/dev/null)"
 	done
-	echo "settings: BENCH_RUNS=$RUNS BENCH_TIME=$BT BENCH_FLOOD_TIME=$FT BENCH_FLOOD_PPS=${FLOOD_PPS:-max} BENCH_FLOOD_PROCS=$FLOOD_PROCS BENCH_IKE_N=$IKE_N BENCH_IKE_WINDOW=$IKE_W BENCH_SCALE_N=$SCALE_N BENCH_PARTS='$PARTS' BENCH_PATHS='$PATHS'"
+	echo "settings: BENCH_RUNS=$RUNS BENCH_TIME=$BT BENCH_FLOOD_TIME=$FT BENCH_FLOOD_PPS=${FLOOD_PPS:-max} BENCH_FLOOD_PROCS=$FLOOD_PROCS BENCH_FLOOD_UDP=${FLOOD_UDP:-} BENCH_IKE_N=$IKE_N BENCH_IKE_WINDOW=$IKE_W BENCH_SCALE_N=$SCALE_N BENCH_PARTS='$PARTS' BENCH_PATHS='$PATHS'"
 } | tee "$OUT/env.txt" >&2
 
 if has_path manual || has_path manual-udp || has_part flood; then
 	part_insync_manual
-	has_part flood && part_flood
-	has_path manual-udp && part_insync_manual_udp
+	if [ -n "$FLOOD_UDP" ]; then # the flood needs the tunnel in UDP first
+		has_path manual-udp || has_part flood && part_insync_manual_udp
+		has_part flood && part_flood
+	else
+		has_part flood && part_flood
+		has_path manual-udp && part_insync_manual_udp
+	fi
 	insync_manual_down
 fi
 has_path ike && part_insync_ike
