@@ -27,7 +27,7 @@
 #   is not in the default set: BENCH_SCALE_N=100000 tunnels against one responder,
 #   VmRSS at 10,000 and at the end)
 #   BENCH_PATHS="manual manual-udp ike ike-udp strongswan wireguard veth" (throughput paths, any subset)
-#   BENCH_OUT=DIR (default build/bench/results-YYYYmmdd-HHMMSS)
+#   BENCH_OUT=DIR (default build/bench/results-YYYYmmdd-HHMMSS-PID)
 #   BENCH_PERF=1: also record a perf profile of insyncd (needs perf)
 #   BENCH_FLOOD_UDP=1: the flood is ESP in UDP 4500, beside the manual tunnel
 #     switched to ESP in UDP (the deployment strongSwan interop uses)
@@ -59,7 +59,7 @@ in_range "$RUNS" 1 20 && in_range "$BT" 2 120 && in_range "$FT" 2 60 && in_range
 	{ echo "bench: BENCH_RUNS 1..20, BENCH_TIME 2..120, BENCH_FLOOD_TIME 2..60, BENCH_IKE_WINDOW 1..64"; exit 1; }
 PARTS=${BENCH_PARTS:-tput flood ike micro}
 PATHS=${BENCH_PATHS:-manual manual-udp ike ike-udp strongswan wireguard veth}
-OUT=${BENCH_OUT:-$ROOT/$BUILD/bench/results-$(date +%Y%m%d-%H%M%S)}
+OUT=${BENCH_OUT:-$ROOT/$BUILD/bench/results-$(date +%Y%m%d-%H%M%S)-$$}
 RES=$OUT/results.tsv
 ESPFLOOD=$ROOT/$BUILD/bench/espflood
 IKELOAD=$ROOT/$BUILD/bench/ikeload
@@ -322,11 +322,13 @@ part_veth() {
 # Counters read around a flood: drops of raw IPPROTO_ESP (0x32) sockets in a,
 # packets received on a's link to c, per-thread CPU of insyncd A.
 # With BENCH_FLOOD_UDP=1 the flood is ESP in UDP to port 4500 (0x1194), and the
-# socket counted is the data plane's UDP socket.
+# socket counted is the data plane's UDP socket. A UDP socket counts its
+# socket filter's drops as drops too, so the SPI filter's own are taken off.
 raw_drops() {
-	local tbl=raw port=0032
-	[ -n "$FLOOD_UDP" ] && tbl=udp port=1194
-	ip netns exec "$NA" awk -v p=":$port\$" '$2 ~ p {d += $NF} END {print d + 0}' "/proc/net/$tbl"
+	local tbl=raw port=0032 filt=0
+	[ -n "$FLOOD_UDP" ] && tbl=udp port=1194 &&
+		filt=$(ctl ma show crypto datapath drops | sed -n 's/^Kernel SPI filter: on;.* udp \([0-9]*\);.*/\1/p')
+	ip netns exec "$NA" awk -v p=":$port\$" -v f="${filt:-0}" '$2 ~ p {d += $NF} END {print d - f}' "/proc/net/$tbl"
 }
 flood_tun() { echo "insync-manual${FLOOD_UDP:+-udp}"; } # label of the tunnel beside the flood
 flood_cause() { [ -n "$FLOOD_UDP" ] && echo IN_TRANS_V4_IPSEC_PKT_NOT_FOUND_SPI || echo IN_US_V4_PKT_SA_NOT_FOUND_SPI; }
