@@ -43,6 +43,27 @@ static uint64_t csum_add(uint64_t s, const uint8_t *p, size_t len)
 	return s;
 }
 
+/* Copy len bytes and return their sum as csum_add would (len even, or the
+ * odd byte last). Eight bytes at a time, each split into its 32-bit halves,
+ * in two independent sums: one pass over the payload instead of a memcpy and
+ * a 4-byte-serial sum (the segmentation's cost, by the sender's profile).
+ * The sums cannot wrap: 64 KiB adds less than 2^46. */
+static uint64_t csum_copy(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	uint64_t a = 0, b = 0, w0, w1;
+
+	for (; len >= 16; src += 16, dst += 16, len -= 16) {
+		memcpy(&w0, src, 8);
+		memcpy(&w1, src + 8, 8);
+		memcpy(dst, &w0, 8);
+		memcpy(dst + 8, &w1, 8);
+		a += (w0 & 0xffffffffu) + (w0 >> 32);
+		b += (w1 & 0xffffffffu) + (w1 >> 32);
+	}
+	memcpy(dst, src, len);
+	return csum_add(a + b, dst, len);
+}
+
 static uint16_t csum_finish(uint64_t s)
 {
 	while (s >> 16)
@@ -83,7 +104,7 @@ size_t gso_tcp4_next(struct gso_tcp4 *g, uint8_t *dst, size_t cap)
 	size_t plen, n, ihl = g->ihl;
 	uint8_t *tcp = dst + ihl, flags = g->flags;
 	uint8_t ph[12];
-	uint64_t s;
+	uint64_t s, psum;
 	int last;
 
 	if (g->done)
@@ -96,7 +117,9 @@ size_t gso_tcp4_next(struct gso_tcp4 *g, uint8_t *dst, size_t cap)
 		return 0;
 	last = g->off + plen >= g->len;
 	memcpy(dst, g->pkt, g->hlen);
-	memcpy(dst + g->hlen, g->pkt + g->off, plen);
+	/* The TCP header is a whole number of 32-bit words, so the payload's sum
+	 * lines up with the header's 16-bit words and can be taken on its own. */
+	psum = csum_copy(dst + g->hlen, g->pkt + g->off, plen);
 	/* IPv4 */
 	put_be16(dst + 2, (uint16_t)n);
 	put_be16(dst + 4, (uint16_t)(g->id + g->k));
@@ -118,7 +141,7 @@ size_t gso_tcp4_next(struct gso_tcp4 *g, uint8_t *dst, size_t cap)
 	ph[8] = 0;
 	ph[9] = 6;
 	put_be16(ph + 10, (uint16_t)(n - ihl));
-	s = csum_add(csum_add(0, ph, sizeof(ph)), tcp, n - ihl);
+	s = csum_add(csum_add(psum, ph, sizeof(ph)), tcp, g->hlen - ihl);
 	{
 		uint16_t c = csum_finish(s);
 		memcpy(tcp + 16, &c, 2);
