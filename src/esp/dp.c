@@ -1,11 +1,17 @@
 /* Data-plane lifecycle: worker threads, their epoll sets, and dp_apply(), which
  * makes TUN devices, addresses, routes and manual-key SAs match the config.
  *
- * Threads: one worker per data-plane core, each with its own epoll over its
- * TUN queues (one queue per worker per tunnel, IFF_MULTI_QUEUE) and the ESP
- * sockets. This box has two cores and the control thread needs one, so the
- * default is one worker (INSYNC_DP_THREADS overrides it, up to DP_MAX_THREADS;
- * only worker 0 reads the ESP sockets until per-thread steering lands).
+ * Threads: one worker per data-plane core, each with its own epoll over the
+ * TUN devices of its tunnels and the ESP sockets. This box has two cores and
+ * the control thread needs one, so the default is one worker
+ * (INSYNC_DP_THREADS overrides it, up to DP_MAX_THREADS; only worker 0 reads
+ * the ESP sockets until per-thread steering lands).
+ *
+ * Workers share out tunnels, not flows: a tunnel belongs to worker (number mod
+ * workers), so one thread takes an outbound SA's sequence numbers and sends
+ * them in order. Two threads encrypting on one SA would each hold a batch of
+ * numbered packets and send them late, and a peer whose replay window is
+ * smaller than the gap (64 on IOS, 32 on strongSwan) would drop them.
  *
  * TUN queues are registered in epoll by a handle (slot + generation), never by
  * pointer: an event dequeued just before a tunnel is removed finds an empty
@@ -44,8 +50,6 @@ struct worker {
 	_Atomic int stop;
 	struct dp_thread *pkt;
 };
-
-_Static_assert(DP_MAX_THREADS <= SAD_TUN_QUEUES, "a TUN queue per worker");
 
 struct dp_tunnel *dp_tunnels;
 static struct worker workers[DP_MAX_THREADS];
@@ -203,13 +207,11 @@ static void tunnel_destroy(struct dp_tunnel *t)
 	if (*pp)
 		*pp = t->next;
 	if (t->st)
-		atomic_store(&t->st->tun_nq, 0);
-	for (int i = 0; i < t->nq; i++) {
-		if (t->handle[i] >= 0)
-			handle_del(t->handle[i]); /* retires the queue: fd closed after grace */
-		else
-			sad_retire(tunq_free, t->q[i]);
-	}
+		atomic_store(&t->st->tun_fd, -1);
+	if (t->handle >= 0)
+		handle_del(t->handle); /* retires the queue: fd closed after grace */
+	else if (t->q)
+		sad_retire(tunq_free, t->q);
 	sad_tun_remove(t->num);
 	spi_filter_peer_release(t->dst);
 	OPENSSL_cleanse(&t->key_in, sizeof(t->key_in));
@@ -220,39 +222,35 @@ static void tunnel_destroy(struct dp_tunnel *t)
 static struct dp_tunnel *tunnel_create(unsigned num)
 {
 	struct dp_tunnel *t = calloc(1, sizeof(*t));
+	struct dp_tunq *q;
 	int rc = -1;
 
 	if (!t)
 		return NULL;
 	t->num = num;
+	t->worker = nworkers > 1 ? (int)(num % (unsigned)nworkers) : 0;
+	t->handle = -1;
 	snprintf(t->name, sizeof(t->name), "Tunnel%u", num);
 	t->admin_up = -1;
 	t->next = dp_tunnels;
 	dp_tunnels = t;
 	if (!(t->st = sad_tun_get(num, 1)))
 		goto out;
-	for (int i = 0; i < nworkers; i++) {
-		struct dp_tunq *q = calloc(1, sizeof(*q));
-		if (!q || !(q->hold = calloc(1, sizeof(*q->hold)))) {
-			free(q);
-			goto out;
-		}
-		q->num = num;
-		q->st = t->st;
-		q->fd = tun_open(t->name, &t->ifindex);
-		t->q[t->nq] = q;
-		t->handle[t->nq++] = -1;
-		if (q->fd < 0) {
-			log_ios(LOG_SEV_ERR, "TUN", "OPEN_FAIL", "cannot create %s: %s", t->name,
-				strerror(errno));
-			goto out;
-		}
-		if ((t->handle[t->nq - 1] = handle_add(i, q)) < 0)
-			goto out;
+	if (!(q = calloc(1, sizeof(*q))) || !(q->hold = calloc(1, sizeof(*q->hold)))) {
+		free(q);
+		goto out;
 	}
-	for (int i = 0; i < t->nq; i++)
-		atomic_store(&t->st->tun_fd[i], t->q[i]->fd);
-	atomic_store(&t->st->tun_nq, t->nq);
+	q->num = num;
+	q->st = t->st;
+	q->fd = tun_open(t->name, &t->ifindex);
+	t->q = q;
+	if (q->fd < 0) {
+		log_ios(LOG_SEV_ERR, "TUN", "OPEN_FAIL", "cannot create %s: %s", t->name, strerror(errno));
+		goto out;
+	}
+	if ((t->handle = handle_add(t->worker, q)) < 0)
+		goto out;
+	atomic_store(&t->st->tun_fd, q->fd);
 	tun_no_ipv6(t->name);
 	rc = 0;
 out:
@@ -404,7 +402,6 @@ int dp_init(void)
 	nworkers = env ? atoi(env) : 1;
 	if (nworkers < 1 || nworkers > DP_MAX_THREADS)
 		nworkers = 1;
-	sad_set_workers((unsigned)nworkers);
 	if (sad_init() || invalid_spi_init(0) || dp_events_init(nworkers) || xmit_open())
 		goto out;
 	for (int i = 0; i < nworkers; i++) {

@@ -68,9 +68,9 @@ struct dp_tunnel {
 	unsigned num;
 	char name[16];
 	int ifindex;
-	int nq;
-	struct dp_tunq *q[DP_MAX_THREADS];
-	int handle[DP_MAX_THREADS];
+	int worker;                  /* the one worker that reads q: tunnel number mod workers */
+	struct dp_tunq *q;
+	int handle;                  /* q's epoll handle, -1 while not registered */
 	struct sad_tun *st;
 	uint32_t addr, mask;         /* ip address, network order */
 	uint32_t src, dst;           /* outer addresses, network order */

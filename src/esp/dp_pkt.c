@@ -223,27 +223,6 @@ static void dp_gro_flush(struct dp_thread *t)
 	dp_gro_count(t, w0, s0, e0);
 }
 
-/* The TUN queue to write an inner packet to: by its addresses and, for TCP
- * and UDP, ports, so each flow keeps one queue. The kernel sends the flow's
- * replies out on that queue, i.e. to that queue's worker. -1: no device. */
-static int tun_fd_for(struct sad_tun *st, const uint8_t *ip, size_t len)
-{
-	int nq = atomic_load_explicit(&st->tun_nq, memory_order_acquire);
-	uint32_t h;
-
-	if (nq <= 0)
-		return -1;
-	if (nq == 1 || len < 20 || ip[0] >> 4 != 4)
-		return atomic_load_explicit(&st->tun_fd[0], memory_order_relaxed);
-	h = get_be32(ip + 12) ^ get_be32(ip + 16);
-	if ((ip[9] == 6 || ip[9] == 17) && len >= (size_t)(ip[0] & 15) * 4 + 4)
-		h ^= get_be32(ip + (ip[0] & 15) * 4);
-	h ^= h >> 16;
-	h *= 0x45d9f3bu;
-	h ^= h >> 16;
-	return atomic_load_explicit(&st->tun_fd[h % (uint32_t)nq], memory_order_relaxed);
-}
-
 static void esp_in(struct dp_thread *t, uint8_t *p, size_t len, uint32_t src, uint32_t dst,
 		   uint16_t sport, uint16_t dport, int udp, int ifindex)
 {
@@ -277,7 +256,7 @@ static void esp_in(struct dp_thread *t, uint8_t *p, size_t len, uint32_t src, ui
 		dp_stat_add(&s->tun->ctr.in_drops, 1);
 		return;
 	}
-	fd = tun_fd_for(s->tun, p + off, ilen);
+	fd = atomic_load_explicit(&s->tun->tun_fd, memory_order_acquire);
 	if (fd < 0) {
 		drop(ESP_DROP_TUN_ERR, s);
 		dp_stat_add(&s->tun->ctr.in_drops, 1);
@@ -579,7 +558,7 @@ static void esp_out(struct dp_thread *t, struct dp_tunq *q, uint8_t *buf, size_t
 		}
 		return;
 	}
-	d = esp_encap_on(s->esp, (unsigned)t->idx, buf, len, nh, &off, &elen);
+	d = esp_encap(s->esp, buf, len, nh, &off, &elen);
 	if (d != ESP_OK) {
 		drop(d, s);
 		dp_stat_add(&st->ctr.out_drops, 1);

@@ -1,11 +1,12 @@
 /* ESP (RFC 4303) tunnel-mode SA and the per-packet transforms.
  *
- * One EVP context set per SA, set up once at esp_sa_new() (an outbound SA gets
- * one more per extra data-plane worker, esp_sa_workers()); encryption
+ * One EVP context per direction per SA, set up once at esp_sa_new(); encryption
  * is in place. The datapath owns buffers: esp_encap() is given an inner packet
  * that sits at buf+ESP_HEADROOM with ESP_TAILROOM free after it, and writes the
  * ESP header in front of it and trailer+ICV behind it. esp_decap() verifies and
- * decrypts in place. Neither allocates nor locks. */
+ * decrypts in place. Neither allocates nor locks: an SA is used by one thread
+ * at a time (its contexts hold per-packet state), which the data plane ensures
+ * by giving each tunnel one worker. */
 #ifndef INSYNC_ESP_H
 #define INSYNC_ESP_H
 #include <stdatomic.h>
@@ -78,13 +79,6 @@ struct esp_sa_params {
 	uint32_t replay_window;
 };
 
-/* One keyed OpenSSL context set. A context holds per-packet state (nonce, GHASH,
- * HMAC pads in use), so two threads must never share one. */
-struct esp_ctx {
-	void *evp; /* EVP_CIPHER_CTX* */
-	void *mac; /* EVP_MAC_CTX* (CBC+HMAC), NULL for GCM */
-};
-
 struct esp_sa {
 	uint32_t spi;
 	int inbound;
@@ -92,9 +86,8 @@ struct esp_sa {
 	enum cfg_esp_auth auth;
 	int esn;
 	size_t iv_len, icv_len, block;
-	struct esp_ctx c;      /* data-plane worker 0's, and the only one inbound */
-	struct esp_ctx *more;  /* outbound: workers 1..nctx-1, see esp_sa_workers() */
-	unsigned nctx;
+	void *evp;  /* EVP_CIPHER_CTX* */
+	void *mac;  /* EVP_MAC_CTX* (CBC+HMAC), NULL for GCM */
 	uint8_t salt[4];
 	_Atomic uint64_t seq;  /* outbound: last sequence number sent */
 	struct replay replay;  /* inbound: owned by the one thread that decaps this SA */
@@ -104,10 +97,6 @@ struct esp_sa {
 
 /* Returns NULL on bad parameters (wrong key length for the transform). */
 struct esp_sa *esp_sa_new(const struct esp_sa_params *p, int inbound);
-/* Give an outbound SA one context set per data-plane worker (n in total),
- * copied from the first, before the SA is published. 0, or -1 (inbound SA,
- * or out of memory; the SA is unchanged). n <= 1 does nothing. */
-int esp_sa_workers(struct esp_sa *sa, unsigned n);
 /* Frees and wipes keys. Accepts NULL. */
 void esp_sa_free(struct esp_sa *sa);
 /* Key bytes a transform needs: cipher (incl. salt for GCM) and auth. */
@@ -118,10 +107,6 @@ int esp_key_lengths(enum cfg_esp_cipher c, enum cfg_esp_auth a, size_t *enc, siz
  * the ESP packet inside buf. next_hdr is 4 (IPv4) or 41 (IPv6). */
 enum esp_drop esp_encap(struct esp_sa *sa, uint8_t *buf, size_t inner_len, uint8_t next_hdr,
 			size_t *esp_off, size_t *esp_len);
-/* The same, on worker `slot`'s contexts (slot < the count given to
- * esp_sa_workers(); a slot without contexts is refused as malformed). */
-enum esp_drop esp_encap_on(struct esp_sa *sa, unsigned slot, uint8_t *buf, size_t inner_len,
-			   uint8_t next_hdr, size_t *esp_off, size_t *esp_len);
 /* Decapsulate an ESP packet (starting at the SPI) in place. On ESP_OK, the inner
  * packet is at pkt+*inner_off for *inner_len bytes, *next_hdr is set. Replay
  * window is committed only after the ICV verifies. */

@@ -13,11 +13,11 @@
 
 static int open_gcm(struct esp_sa *sa, uint8_t *pkt, size_t ct_len, uint32_t seq_hi)
 {
-	EVP_CIPHER_CTX *ctx = sa->c.evp;
+	EVP_CIPHER_CTX *ctx = sa->evp;
 	uint8_t *iv = pkt + ESP_HDR_LEN, *ct = iv + ESP_GCM_IV_LEN;
 	int outl;
 
-	if (esp_sa_gcm_start(sa, &sa->c, pkt, iv, seq_hi))
+	if (esp_sa_gcm_start(sa, pkt, iv, seq_hi))
 		return -1;
 	if (!EVP_CipherUpdate(ctx, ct, &outl, ct, (int)ct_len) || (size_t)outl != ct_len)
 		return -1;
@@ -31,13 +31,13 @@ static int open_gcm(struct esp_sa *sa, uint8_t *pkt, size_t ct_len, uint32_t seq
 
 static int open_cbc(struct esp_sa *sa, uint8_t *pkt, size_t ct_len, uint32_t seq_hi)
 {
-	EVP_CIPHER_CTX *ctx = sa->c.evp;
+	EVP_CIPHER_CTX *ctx = sa->evp;
 	uint8_t *iv = pkt + ESP_HDR_LEN, *ct = iv + ESP_CBC_IV_LEN;
 	uint8_t md[ESP_MAX_ICV * 2];
 	int outl, fl;
 
 	/* Encrypt-then-MAC: authenticate before decrypting anything. */
-	if (esp_sa_hmac(sa, &sa->c, pkt, ESP_HDR_LEN + ESP_CBC_IV_LEN + ct_len, seq_hi, md))
+	if (esp_sa_hmac(sa, pkt, ESP_HDR_LEN + ESP_CBC_IV_LEN + ct_len, seq_hi, md))
 		return -1;
 	if (CRYPTO_memcmp(md, ct + ct_len, sa->icv_len) != 0)
 		return -1;

@@ -31,16 +31,15 @@ static int seq_next(struct esp_sa *sa, uint64_t *seq)
 	return 0;
 }
 
-static int seal_gcm(struct esp_sa *sa, const struct esp_ctx *c, uint8_t *hdr, uint64_t seq,
-		    size_t ct_len)
+static int seal_gcm(struct esp_sa *sa, uint8_t *hdr, uint64_t seq, size_t ct_len)
 {
-	EVP_CIPHER_CTX *ctx = c->evp;
+	EVP_CIPHER_CTX *ctx = sa->evp;
 	uint8_t *iv = hdr + ESP_HDR_LEN, *ct = iv + ESP_GCM_IV_LEN;
 	int outl;
 
 	put_be32(iv, (uint32_t)(seq >> 32));
 	put_be32(iv + 4, (uint32_t)seq);
-	if (esp_sa_gcm_start(sa, c, hdr, iv, (uint32_t)(seq >> 32)))
+	if (esp_sa_gcm_start(sa, hdr, iv, (uint32_t)(seq >> 32)))
 		return -1;
 	if (!EVP_CipherUpdate(ctx, ct, &outl, ct, (int)ct_len) || (size_t)outl != ct_len)
 		return -1;
@@ -53,10 +52,9 @@ static int seal_gcm(struct esp_sa *sa, const struct esp_ctx *c, uint8_t *hdr, ui
 	return EVP_CIPHER_CTX_get_params(ctx, tag) == 1 ? 0 : -1;
 }
 
-static int seal_cbc(struct esp_sa *sa, const struct esp_ctx *c, uint8_t *hdr, uint64_t seq,
-		    size_t ct_len)
+static int seal_cbc(struct esp_sa *sa, uint8_t *hdr, uint64_t seq, size_t ct_len)
 {
-	EVP_CIPHER_CTX *ctx = c->evp;
+	EVP_CIPHER_CTX *ctx = sa->evp;
 	uint8_t *iv = hdr + ESP_HDR_LEN, *ct = iv + ESP_CBC_IV_LEN;
 	uint8_t md[ESP_MAX_ICV * 2];
 	int outl, fl;
@@ -69,7 +67,7 @@ static int seal_cbc(struct esp_sa *sa, const struct esp_ctx *c, uint8_t *hdr, ui
 		return -1;
 	if (!EVP_CipherFinal_ex(ctx, ct + ct_len, &fl) || fl != 0)
 		return -1;
-	if (esp_sa_hmac(sa, c, hdr, ESP_HDR_LEN + ESP_CBC_IV_LEN + ct_len, (uint32_t)(seq >> 32), md))
+	if (esp_sa_hmac(sa, hdr, ESP_HDR_LEN + ESP_CBC_IV_LEN + ct_len, (uint32_t)(seq >> 32), md))
 		return -1;
 	memcpy(ct + ct_len, md, sa->icv_len);
 	return 0;
@@ -78,22 +76,14 @@ static int seal_cbc(struct esp_sa *sa, const struct esp_ctx *c, uint8_t *hdr, ui
 enum esp_drop esp_encap(struct esp_sa *sa, uint8_t *buf, size_t inner_len, uint8_t next_hdr,
 			size_t *esp_off, size_t *esp_len)
 {
-	return esp_encap_on(sa, 0, buf, inner_len, next_hdr, esp_off, esp_len);
-}
-
-enum esp_drop esp_encap_on(struct esp_sa *sa, unsigned slot, uint8_t *buf, size_t inner_len,
-			   uint8_t next_hdr, size_t *esp_off, size_t *esp_len)
-{
-	const struct esp_ctx *c;
 	uint8_t *inner, *hdr, *t;
 	size_t pad, ct_len, i;
 	uint64_t seq;
 
 	/* Validate before a sequence number is spent. The ESP payload must also
 	 * fit an int for EVP and leave room for an outer header in 64 KiB. */
-	if (!sa || sa->inbound || !buf || inner_len == 0 || inner_len > 65535 || slot >= sa->nctx)
+	if (!sa || sa->inbound || !buf || inner_len == 0 || inner_len > 65535)
 		return ESP_DROP_MALFORMED;
-	c = slot ? &sa->more[slot - 1] : &sa->c;
 	inner = buf + ESP_HEADROOM; /* only now: offsetting NULL is undefined */
 	pad = (sa->block - (inner_len + ESP_TRAILER_LEN) % sa->block) % sa->block;
 	ct_len = inner_len + pad + ESP_TRAILER_LEN;
@@ -110,7 +100,7 @@ enum esp_drop esp_encap_on(struct esp_sa *sa, unsigned slot, uint8_t *buf, size_
 	hdr = inner - sa->iv_len - ESP_HDR_LEN;
 	put_be32(hdr, sa->spi);
 	put_be32(hdr + 4, (uint32_t)seq); /* only the low half goes on the wire */
-	if (esp_sa_is_gcm(sa) ? seal_gcm(sa, c, hdr, seq, ct_len) : seal_cbc(sa, c, hdr, seq, ct_len))
+	if (esp_sa_is_gcm(sa) ? seal_gcm(sa, hdr, seq, ct_len) : seal_cbc(sa, hdr, seq, ct_len))
 		return ESP_DROP_SEND_ERR; /* crypto library failure: nothing sane to send */
 	*esp_off = (size_t)(hdr - buf);
 	*esp_len = ESP_HDR_LEN + sa->iv_len + ct_len + sa->icv_len;

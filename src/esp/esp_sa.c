@@ -92,7 +92,7 @@ static int setup_cipher(struct esp_sa *sa, const struct esp_sa_params *p)
 
 	if (!ctx)
 		return -1;
-	sa->c.evp = ctx;
+	sa->evp = ctx;
 	if (!EVP_CipherInit_ex(ctx, cipher_of(sa->cipher), NULL, NULL, NULL, !sa->inbound))
 		return -1;
 	if (gcm && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN,
@@ -116,15 +116,15 @@ static int setup_mac(struct esp_sa *sa, const struct esp_sa_params *p)
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	OSSL_PARAM params[2];
 
-	sa->c.mac = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	sa->mac = mac ? EVP_MAC_CTX_new(mac) : NULL;
 	EVP_MAC_free(mac); /* the ctx holds its own reference */
-	if (!md || !sa->c.mac)
+	if (!md || !sa->mac)
 		return -1;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)md, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	/* Keyed once here; per packet EVP_MAC_init(ctx, NULL, ...) restarts from the
 	 * precomputed inner/outer pads without touching the key again. */
-	if (!EVP_MAC_init(sa->c.mac, p->auth_key, p->auth_key_len, params))
+	if (!EVP_MAC_init(sa->mac, p->auth_key, p->auth_key_len, params))
 		return -1;
 	return 0;
 }
@@ -153,7 +153,6 @@ struct esp_sa *esp_sa_new(const struct esp_sa_params *p, int inbound)
 	sa->cipher = p->cipher;
 	sa->auth = p->auth;
 	sa->esn = p->esn ? 1 : 0;
-	sa->nctx = 1;
 	atomic_init(&sa->seq, 0);
 	if (esp_sa_is_gcm(sa)) {
 		sa->iv_len = ESP_GCM_IV_LEN;
@@ -173,56 +172,20 @@ fail:
 	return NULL;
 }
 
-static void ctx_free(struct esp_ctx *c)
-{
-	/* Both free functions cleanse the key schedules they hold. */
-	EVP_CIPHER_CTX_free(c->evp);
-	EVP_MAC_CTX_free(c->mac);
-	c->evp = c->mac = NULL;
-}
-
-int esp_sa_workers(struct esp_sa *sa, unsigned n)
-{
-	struct esp_ctx *more;
-
-	if (!sa || sa->inbound || sa->more)
-		return -1;
-	if (n <= 1)
-		return 0;
-	if (!(more = calloc(n - 1, sizeof(*more))))
-		return -1;
-	/* Copies carry the key schedule (and HMAC pads): no key bytes kept here. */
-	for (unsigned i = 0; i < n - 1; i++) {
-		more[i].evp = EVP_CIPHER_CTX_new();
-		if (!more[i].evp || !EVP_CIPHER_CTX_copy(more[i].evp, sa->c.evp) ||
-		    (sa->c.mac && !(more[i].mac = EVP_MAC_CTX_dup(sa->c.mac)))) {
-			for (unsigned j = 0; j <= i; j++)
-				ctx_free(&more[j]);
-			free(more);
-			return -1;
-		}
-	}
-	sa->more = more;
-	sa->nctx = n;
-	return 0;
-}
-
 void esp_sa_free(struct esp_sa *sa)
 {
 	if (!sa)
 		return;
-	ctx_free(&sa->c);
-	for (unsigned i = 0; sa->more && i + 1 < sa->nctx; i++)
-		ctx_free(&sa->more[i]);
-	free(sa->more);
+	/* Both free functions cleanse the key schedules they hold. */
+	EVP_CIPHER_CTX_free(sa->evp);
+	EVP_MAC_CTX_free(sa->mac);
 	OPENSSL_cleanse(sa->salt, sizeof(sa->salt));
 	free(sa);
 }
 
-int esp_sa_gcm_start(const struct esp_sa *sa, const struct esp_ctx *c, const uint8_t *hdr,
-		     const uint8_t *iv8, uint32_t seq_hi)
+int esp_sa_gcm_start(struct esp_sa *sa, const uint8_t *hdr, const uint8_t *iv8, uint32_t seq_hi)
 {
-	EVP_CIPHER_CTX *ctx = c->evp;
+	EVP_CIPHER_CTX *ctx = sa->evp;
 	uint8_t nonce[ESP_GCM_SALT_LEN + ESP_GCM_IV_LEN], aad[12];
 	size_t aad_len = 8;
 	int outl;
@@ -244,10 +207,9 @@ int esp_sa_gcm_start(const struct esp_sa *sa, const struct esp_ctx *c, const uin
 	return 0;
 }
 
-int esp_sa_hmac(const struct esp_sa *sa, const struct esp_ctx *c, const uint8_t *p, size_t len,
-		uint32_t seq_hi, uint8_t *md)
+int esp_sa_hmac(struct esp_sa *sa, const uint8_t *p, size_t len, uint32_t seq_hi, uint8_t *md)
 {
-	EVP_MAC_CTX *ctx = c->mac;
+	EVP_MAC_CTX *ctx = sa->mac;
 	uint8_t hi[4];
 	size_t outl;
 

@@ -45,10 +45,8 @@ static inline int esp_sa_is_gcm(const struct esp_sa *sa)
 }
 
 /* GCM: load the nonce (salt || iv8) and feed the AAD. 0 or -1. */
-int esp_sa_gcm_start(const struct esp_sa *sa, const struct esp_ctx *c, const uint8_t *hdr,
-		     const uint8_t *iv8, uint32_t seq_hi);
+int esp_sa_gcm_start(struct esp_sa *sa, const uint8_t *hdr, const uint8_t *iv8, uint32_t seq_hi);
 /* CBC+HMAC: compute the full HMAC of p[0..len) (|| seq_hi with ESN) into md
  * (ESP_MAX_ICV*2 bytes); the caller uses the first sa->icv_len bytes. 0 or -1. */
-int esp_sa_hmac(const struct esp_sa *sa, const struct esp_ctx *c, const uint8_t *p, size_t len,
-		uint32_t seq_hi, uint8_t *md);
+int esp_sa_hmac(struct esp_sa *sa, const uint8_t *p, size_t len, uint32_t seq_hi, uint8_t *md);
 #endif

@@ -50,7 +50,6 @@ static size_t retired_n;
 static struct sad_tun *tun_hash[SAD_TUN_BUCKETS];
 static struct sad_sa *pending[4096]; /* inbound SAs with a removal deadline */
 static size_t npending;
-static unsigned out_workers = 1;
 
 uint64_t sad_now_ms(void)
 {
@@ -273,7 +272,7 @@ struct sad_tun *sad_tun_get(unsigned num, int create)
 	if (!create || !(t = calloc(1, sizeof(*t))))
 		return NULL;
 	t->num = num;
-	atomic_init(&t->tun_nq, 0);
+	atomic_init(&t->tun_fd, -1);
 	t->hnext = *b;
 	*b = t;
 	return t;
@@ -322,11 +321,6 @@ void sad_tun_remove(unsigned num)
 
 /* ---- install / remove ---- */
 
-void sad_set_workers(unsigned n)
-{
-	out_workers = n ? n : 1;
-}
-
 int sad_init(void)
 {
 	if (atomic_load(&in_tab))
@@ -373,9 +367,7 @@ int sad_set_out(unsigned tunnel, struct esp_sa *sa, const struct dp_sa_path *pat
 {
 	struct sad_sa *s;
 
-	/* Each worker encrypts with its own contexts (one thread per context set). */
-	if (!sa || sa->inbound || esp_sa_workers(sa, out_workers) ||
-	    !(s = sa_wrap(tunnel, sa, path, manual, now_ms))) {
+	if (!sa || sa->inbound || !(s = sa_wrap(tunnel, sa, path, manual, now_ms))) {
 		esp_sa_free(sa);
 		return -1;
 	}

@@ -25,17 +25,11 @@ struct sad_tun_ctr {
 
 struct sad_sa;
 
-#define SAD_TUN_QUEUES 8 /* >= DP_MAX_THREADS */
-
 /* One tunnel's slot: its outbound SA and the TUN write side for inbound. */
 struct sad_tun {
 	unsigned num;
 	_Atomic(struct sad_sa *) out;
-	/* Where decapsulated packets go: one fd per TUN queue (nq = 0: none). The
-	 * queue a flow is written to is the queue the kernel then sends that flow
-	 * out on (TUN automq), so the writer picks it by flow to spread workers. */
-	_Atomic int tun_fd[SAD_TUN_QUEUES];
-	_Atomic int tun_nq;
+	_Atomic int tun_fd;          /* where decapsulated packets go; -1 = none */
 	_Atomic uint64_t need_sa_ms; /* last DP_EV_NEED_SA, to rate-limit it */
 	struct sad_tun_ctr ctr;
 	struct sad_tun *hnext;       /* control thread's lookup chain */
@@ -73,9 +67,6 @@ static inline struct sad_sa *sad_out(struct sad_tun *t)
 
 /* Control thread. */
 int sad_init(void);
-/* Data-plane workers that may encrypt at once: each outbound SA installed
- * from now on gets that many context sets (esp_sa_workers()). Default 1. */
-void sad_set_workers(unsigned n);
 void sad_free(void); /* frees everything now: readers must be stopped */
 struct sad_tun *sad_tun_get(unsigned num, int create);
 /* Remove a tunnel: its outbound SA, all its inbound SAs, the slot itself. */

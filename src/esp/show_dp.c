@@ -350,8 +350,8 @@ static void show_one_if(struct out *o, struct dp_tunnel *t)
 	unsigned long long ind = LD(t->st->ctr.in_drops);
 	out_printf(o, "%s is %s, line protocol is %s\n", t->name,
 		   t->admin_up > 0 ? "up" : "administratively down", tunnel_line_up(t) ? "up" : "down");
-	out_printf(o, "  Hardware is Tunnel (Linux TUN, ifindex %d, %d queue%s)\n", t->ifindex, t->nq,
-		   t->nq == 1 ? "" : "s");
+	out_printf(o, "  Hardware is Tunnel (Linux TUN, ifindex %d, data-plane worker insync-dp%d)\n",
+		   t->ifindex, t->worker);
 	if (t->addr)
 		out_printf(o, "  Internet address is %s/%d\n", ip4(t->addr, a), route_mask_len(t->mask));
 	out_printf(o, "  MTU %d bytes\n", DP_TUN_MTU);

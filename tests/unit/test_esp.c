@@ -4,7 +4,6 @@
  * padding, bad next header, bad inner packets) are sealed the same way so
  * that esp_decap() sees them after a valid ICV. Drop causes are the enum
  * esp_decap() returns; the per-SA counters are bumped by its caller (dp_pkt.c). */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -735,87 +734,6 @@ static void test_sa_new_refuses(void **state)
 	assert_int_equal(esp_key_lengths(CFG_ESP_AES_128, 9, &e, &a), -1);
 }
 
-/* Several data-plane workers encrypt on one outbound SA at once, each on its
- * own context set (esp_sa_workers): every packet must still decrypt. Shared
- * contexts would mix one thread's nonce, GHASH or HMAC state into another's. */
-#define W_THREADS 3
-#define W_PKTS 1000
-#define W_LEN 200
-
-struct wjob {
-	struct esp_sa *out;
-	unsigned slot;
-	uint8_t (*pkt)[BUFSZ];
-	size_t len[W_PKTS];
-	const uint8_t *esp[W_PKTS];
-	int bad;
-};
-
-static void *worker_encap(void *arg)
-{
-	struct wjob *j = arg;
-
-	for (int i = 0; i < W_PKTS; i++) {
-		size_t off = 0;
-		mk_inner(j->pkt[i] + ESP_HEADROOM, W_LEN, 0, (uint8_t)(j->slot * 7 + i));
-		if (esp_encap_on(j->out, j->slot, j->pkt[i], W_LEN, 4, &off, &j->len[i]) != ESP_OK)
-			j->bad++;
-		j->esp[i] = j->pkt[i] + off;
-	}
-	return NULL;
-}
-
-static void workers_suite(const struct suite *s)
-{
-	struct esp_sa_params p = {.spi = 0x5000, .cipher = s->cipher, .auth = s->auth, .enc_key = ek,
-				  .enc_key_len = s->ek_len, .auth_key = s->ak_len ? ak : NULL,
-				  .auth_key_len = s->ak_len, .replay_window = 4096};
-	struct esp_sa *out = esp_sa_new(&p, 0), *in = esp_sa_new(&p, 1);
-	static struct wjob jobs[W_THREADS];
-	pthread_t th[W_THREADS];
-	uint8_t buf[BUFSZ], inner[BUFSZ], want[W_LEN];
-	size_t off, len, il;
-	uint8_t nh;
-
-	assert_non_null(out);
-	assert_non_null(in);
-	assert_int_equal(esp_sa_workers(in, 2), -1);      /* inbound: one thread only */
-	assert_int_equal(esp_sa_workers(out, 1), 0);      /* nothing to add */
-	assert_int_equal(esp_sa_workers(out, W_THREADS), 0);
-	assert_int_equal(esp_sa_workers(out, W_THREADS), -1); /* only once */
-	/* A slot without contexts is refused before a sequence number is spent. */
-	mk_inner(buf + ESP_HEADROOM, W_LEN, 0, 1);
-	assert_int_equal(esp_encap_on(out, W_THREADS, buf, W_LEN, 4, &off, &len), ESP_DROP_MALFORMED);
-	assert_int_equal(atomic_load(&out->seq), 0);
-	for (unsigned t = 0; t < W_THREADS; t++) {
-		jobs[t] = (struct wjob){.out = out, .slot = t};
-		jobs[t].pkt = malloc(sizeof(*jobs[t].pkt) * W_PKTS);
-		assert_non_null(jobs[t].pkt);
-		assert_int_equal(pthread_create(&th[t], NULL, worker_encap, &jobs[t]), 0);
-	}
-	for (unsigned t = 0; t < W_THREADS; t++)
-		assert_int_equal(pthread_join(th[t], NULL), 0);
-	assert_int_equal(atomic_load(&out->seq), W_THREADS * W_PKTS);
-	for (unsigned t = 0; t < W_THREADS; t++) {
-		assert_int_equal(jobs[t].bad, 0);
-		for (int i = 0; i < W_PKTS; i++) {
-			mk_inner(want, W_LEN, 0, (uint8_t)(t * 7 + i));
-			assert_int_equal(decap_copy(in, jobs[t].esp[i], jobs[t].len[i], inner, &il, &nh), ESP_OK);
-			assert_int_equal(il, W_LEN);
-			assert_memory_equal(inner, want, W_LEN);
-		}
-		free(jobs[t].pkt);
-	}
-	esp_sa_free(out);
-	esp_sa_free(in);
-}
-
-static void test_workers(void **state)
-{
-	workers_suite(&GCM256);
-	workers_suite(&CBC256);
-}
-
 static void test_drop_names(void **state)
 {
 	for (int i = 0; i < ESP_DROP_MAX; i++) {
@@ -846,7 +764,6 @@ int main(void)
 	    cmocka_unit_test(test_seq_limits),
 	    cmocka_unit_test(test_sa_new_refuses),
 	    cmocka_unit_test(test_drop_names),
-	    cmocka_unit_test(test_workers),
 	};
 	return cmocka_run_group_tests(tests, setup_keys, NULL);
 }
