@@ -43,8 +43,8 @@ static uint64_t csum_add(uint64_t s, const uint8_t *p, size_t len)
 	return s;
 }
 
-/* Copy len bytes and return their sum as csum_add would (len even, or the
- * odd byte last). Eight bytes at a time, each split into its 32-bit halves,
+/* Copy len bytes and return their sum as csum_add(0, src, len) would. Eight
+ * bytes at a time, each split into its 32-bit halves,
  * in two independent sums: one pass over the payload instead of a memcpy and
  * a 4-byte-serial sum (the segmentation's cost, by the sender's profile).
  * The sums cannot wrap: 64 KiB adds less than 2^46. */
