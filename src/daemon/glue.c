@@ -29,6 +29,7 @@
 #define IKE_PORT 500
 #define IKE_NATT_PORT 4500
 #define IKE_MSG_MAX 65535
+#define IKE_SOCK_RCVBUF (4 << 20)
 
 static int ike_fd = -1;
 
@@ -216,8 +217,12 @@ int glue_init(void)
 		.send_natka = glue_natka,
 	};
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(IKE_PORT)};
-	int one = 1;
+	int one = 1, rcvbuf = IKE_SOCK_RCVBUF;
 	ike_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* Hundreds of peers start IKE_SA_INIT at once after a reboot; the default
+	 * 208 KiB held about 150 of them and the rest waited a retransmit. */
+	if (ike_fd >= 0 && setsockopt(ike_fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(ike_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (ike_fd < 0 || setsockopt(ike_fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
 	    bind(ike_fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
 	    loop_add_fd(ike_fd, EPOLLIN, on_ike_udp, NULL) < 0) {

@@ -323,6 +323,7 @@ static int ike_load_profiles(struct ike *ike, const struct config *cfg)
 	memcpy(ike->props, props, sizeof(props));
 	ike->n_props = np;
 	ike->natka_ms = cfg->ikev2_nat_keepalive * 1000u;
+	ike->cookie_threshold = cfg->ikev2_cookie_challenge ? cfg->ikev2_cookie_challenge : IKE_COOKIE_THRESHOLD;
 	for (struct ike_sa *sa = ike->all; sa; sa = sa->all_next)
 		if (!sa->destroyed && sa->state == IKE_SA_ESTABLISHED)
 			task_natka_arm(sa); /* started, stopped or re-timed */
@@ -642,11 +643,6 @@ size_t ike_x_children(struct ike *ike, uint64_t local_spi, struct ike_child_brie
 void ike_x_test_drop_deletes(struct ike *ike, unsigned n)
 {
 	ike->drop_deletes = n;
-}
-
-void ike_x_set_cookie_threshold(struct ike *ike, unsigned n)
-{
-	ike->cookie_threshold = n;
 }
 
 void ike_x_counters(const struct ike *ike, struct ike_counters *c)

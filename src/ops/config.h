@@ -190,6 +190,7 @@ struct config {
 	int invalid_spi_recovery;
 	int has_keepalive;
 	uint32_t ikev2_nat_keepalive; /* crypto ikev2 nat keepalive SECONDS (0: off) */
+	uint32_t ikev2_cookie_challenge; /* half-open SAs before COOKIE, 1..1000, default 64 */
 	uint32_t keepalive_sec, keepalive_retry; /* retry default 2 */
 	enum cfg_dpd_mode keepalive_mode;        /* default on-demand */
 	uint32_t sa_idle_time;                   /* 0 = off */

@@ -16,6 +16,7 @@ struct config *config_new(void)
 	c->log_buffered_level = CFG_DEFAULT_BUFFERED_LEVEL;
 	c->log_trap_level = CFG_DEFAULT_TRAP_LEVEL;
 	c->keepalive_retry = CFG_DEFAULT_KEEPALIVE_RETRY;
+	c->ikev2_cookie_challenge = CFG_DEFAULT_COOKIE_CHALLENGE;
 	c->keepalive_mode = CFG_DPD_ON_DEMAND;
 	c->sa_lifetime_sec = CFG_DEFAULT_SA_LIFETIME_SEC;
 	c->sa_lifetime_kb = CFG_DEFAULT_SA_LIFETIME_KB;

@@ -201,15 +201,30 @@ static int crypto_ikev2_nat(struct cfgp *p)
 	return 0;
 }
 
+/* crypto ikev2 cookie-challenge N: answer IKE_SA_INIT with a COOKIE (RFC 7296
+ * §2.6) once N SAs are half-open. IOS has it off by default; insync has it on,
+ * at 64, so that a spoofed-source flood never holds much state. */
+static int crypto_ikev2_cookie(struct cfgp *p)
+{
+	uint32_t n = CFG_DEFAULT_COOKIE_CHALLENGE;
+	if ((!p->neg && cfgp_u32(p, "half-open SAs", 1, 1000, &n)) || cfgp_eol(p))
+		return -1;
+	p->c->ikev2_cookie_challenge = n;
+	return 0;
+}
+
 static int crypto_ikev2(struct cfgp *p)
 {
-	static const char *const kws[] = { "keyring", "policy", "profile", "proposal", "nat", NULL };
+	static const char *const kws[] = { "keyring", "policy", "profile", "proposal", "nat",
+					   "cookie-challenge", NULL };
 	char name[CFG_NAME_MAX];
 	int k, col;
 	if (cfgp_kw(p, kws, &k))
 		return -1;
 	if (k == 4)
 		return crypto_ikev2_nat(p);
+	if (k == 5)
+		return crypto_ikev2_cookie(p);
 	col = cfgp_col(p);
 	if (cfgp_name(p, "name", name, sizeof(name)) || cfgp_eol(p))
 		return -1;

@@ -194,6 +194,10 @@ static void print_crypto_globals(const struct config *c, struct out *o)
 		out_printf(o, "crypto ikev2 nat keepalive %u\n", c->ikev2_nat_keepalive);
 		any = 1;
 	}
+	if (c->ikev2_cookie_challenge != CFG_DEFAULT_COOKIE_CHALLENGE) {
+		out_printf(o, "crypto ikev2 cookie-challenge %u\n", c->ikev2_cookie_challenge);
+		any = 1;
+	}
 	if (c->has_keepalive) {
 		out_printf(o, "crypto isakmp keepalive %u %u%s\n", c->keepalive_sec, c->keepalive_retry,
 			   c->keepalive_mode == CFG_DPD_PERIODIC ? " periodic" : "");

@@ -251,6 +251,7 @@ static const char everything[] =
 	"crypto isakmp invalid-spi-recovery\n"
 	"crypto isakmp keepalive 10 60 periodic\n"
 	"crypto ikev2 nat keepalive 20\n"
+	"crypto ikev2 cookie-challenge 1000\n"
 	"crypto ipsec security-association lifetime seconds 7200\n"
 	"crypto ipsec security-association lifetime kilobytes 4294967295\n"
 	"crypto ipsec security-association idle-time 86400\n"
@@ -300,6 +301,7 @@ static void test_print_everything(void **state)
 		" set session-key outbound esp 0x00000100 cipher 000102030405060708090a0b0c0d0e0f10111213\n",
 		"crypto isakmp keepalive 10 60 periodic\n",
 		"crypto ikev2 nat keepalive 20\n",
+		"crypto ikev2 cookie-challenge 1000\n",
 		" description Link to  site B \"quoted\"\n",
 		"interface Tunnel8\n",
 		"ip route 10.8.0.0 255.255.0.0 Tunnel7\n",
@@ -367,6 +369,8 @@ static void test_no_forms_global(void **state)
 		     "crypto isakmp invalid-spi-recovery\nno crypto isakmp invalid-spi-recovery\n"
 		     "crypto isakmp keepalive 30\nno crypto isakmp keepalive\n"
 		     "crypto ikev2 nat keepalive 20\nno crypto ikev2 nat keepalive\n"
+		     "crypto ikev2 cookie-challenge 5\nno crypto ikev2 cookie-challenge\n"
+		     "crypto ikev2 cookie-challenge 64\n"
 		     "crypto ipsec security-association idle-time 300\n"
 		     "no crypto ipsec security-association idle-time\n"
 		     "crypto ipsec security-association lifetime seconds 300\n"
@@ -570,6 +574,14 @@ static const struct bad bad_cases[] = {
 	  "t.conf:1:28: % Invalid input \"4\": expected keepalive seconds (5-3600)" },
 	{ "crypto ikev2 nat keepalive\n",
 	  "t.conf:1:28: % Incomplete command: expected keepalive seconds" },
+	{ "crypto ikev2 cookie-challenge 0\n",
+	  "t.conf:1:31: % Invalid input \"0\": expected half-open SAs (1-1000)" },
+	{ "crypto ikev2 cookie-challenge 1001\n",
+	  "t.conf:1:31: % Invalid input \"1001\": expected half-open SAs (1-1000)" },
+	{ "crypto ikev2 cookie-challenge\n",
+	  "t.conf:1:31: % Incomplete command: expected half-open SAs" },
+	{ "crypto ikev2 cookie-challenge 10 20\n",
+	  "t.conf:1:34: % Invalid input \"20\": expected end of line" },
 	{ "crypto isakmp keepalive 5\n",
 	  "t.conf:1:25: % Invalid input \"5\": expected keepalive seconds (10-3600)" },
 	{ "crypto isakmp keepalive 60 2 sometimes\n",

@@ -1376,7 +1376,8 @@ static enum hook_act nat_hook(int dst, const struct msg *cm, void *arg)
 	return H_DELIVER;
 }
 
-static void set_natka(int i, const char *line)
+/* Reconfigure peer i with a global line added to its site config. */
+static void set_global(int i, const char *line)
 {
 	const char *site = i == PA ? "examples/site-a.conf" : "examples/site-b.conf";
 	char to[128];
@@ -1430,8 +1431,8 @@ static void test_nat_keepalive(void **st)
 	advance(30000);
 	pump();
 	CHECK(N.p[PA].natka == 0 && N.p[PB].natka == 0); /* off by default, as on IOS */
-	set_natka(PA, "crypto ikev2 nat keepalive 20\n");
-	set_natka(PB, "crypto ikev2 nat keepalive 20\n");
+	set_global(PA, "crypto ikev2 nat keepalive 20\n");
+	set_global(PB, "crypto ikev2 nat keepalive 20\n");
 	advance(20500);
 	CHECK(N.p[PB].natka == 1 && N.p[PB].natka_port == 4500);
 	/* It re-arms itself (inside advance() the next one is scaled far out). */
@@ -1440,7 +1441,7 @@ static void test_nat_keepalive(void **st)
 	CHECK(N.p[PB].natka == 2);
 	CHECK(N.p[PA].natka == 0); /* A is not behind the NAT */
 	size_t armed = timer_count();
-	set_natka(PB, ""); /* off again: the SA's keepalive timer goes */
+	set_global(PB, ""); /* off again: the SA's keepalive timer goes */
 	CHECK(timer_count() == armed - 1);
 	CHECK(N.p[PB].anomalies == 0);
 	N.hook = NULL;
@@ -1484,6 +1485,44 @@ static void test_invalid_spi(void **st)
 	check_one_pair();
 	/* No IKE SA with that peer: nothing to send on. */
 	CHECK(ike_x_send_invalid_spi(N.p[PA].ike, htonl(0xC0000263), old_a) == -1);
+}
+
+/* ---------------- COOKIE (§2.6) ---------------- */
+
+/* With `crypto ikev2 cookie-challenge 1` and one half-open SA, B answers the
+ * next IKE_SA_INIT with a COOKIE and keeps nothing; A repeats its request with
+ * the cookie, and the tunnel comes up. The half-open SA is a stale request
+ * from A's address under another SPI that never goes on to IKE_AUTH. */
+static void test_cookie_challenge(void **st)
+{
+	struct ike_counters c;
+	struct msg stale;
+
+	(void)st;
+	peer_start(PA, NULL);
+	timer_run_due(loop_now_ms()); /* A's IKE_SA_INIT request waits for B */
+	CHECK(N.q[PB].n == 1 && m_exch(&N.q[PB].m[0]) == IKE_SA_INIT);
+	peer_start(PB, NULL);
+	set_global(PB, "crypto ikev2 cookie-challenge 1\n");
+	stale = msg_copy(&N.q[PB].m[0]);
+	stale.p[0] ^= 0x5a; /* another initiator SPI */
+	inject(PB, &stale);
+	free(stale.p);
+	q_flush(PA); /* B's answer to the stale request */
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.half_open == 1 && c.cookies_sent == 0);
+	CHECK(deliver_pick(PB, HEAD) == 0);
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.half_open == 1 && c.cookies_sent == 1); /* a COOKIE, no new state */
+	CHECK(N.q[PA].n == 1 && m_resp(&N.q[PA].m[0]) && m_exch(&N.q[PA].m[0]) == IKE_SA_INIT);
+	pump();
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.cookies_sent == 1); /* the cookie was accepted the first time */
+	advance(31000); /* the stale half-open SA expires (30 s) */
+	pump();
+	check_one_pair();
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.half_open == 0 && c.cookies_sent == 1);
 }
 
 /* ---------------- (6) INITIAL_CONTACT ---------------- */
@@ -1832,6 +1871,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rekey_ike_collision_delete_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_ike_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_spi, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cookie_challenge, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_initial_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmit_ike_auth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmit_child_rekey, setup, teardown),
