@@ -204,10 +204,10 @@ def main():
             if label != "responder-burst":
                 continue
             cs = num(kv.get("resp_cpu_s"))
-            print("\nA burst, %s setups in flight (X25519; above the cookie threshold, so each takes a COOKIE round trip), %s more tunnels: "
+            print("\nA burst, %s setups in flight (X25519; the responder's cookie-challenge is %s), %s more tunnels: "
                   "%s/%s established in %s s = %s setups/s; responder CPU %.2f s = %s setups per core-second; "
                   "COOKIEs sent %s; datagrams dropped at the responder's full socket %s; loader retransmits %s; latency %s" % (
-                kv.get("window"), kv.get("n"), kv.get("ok"), kv.get("n"), kv.get("secs"), kv.get("rate"), cs,
+                kv.get("window"), kv.get("cookie_challenge"), kv.get("n"), kv.get("ok"), kv.get("n"), kv.get("secs"), kv.get("rate"), cs,
                 "%.0f" % (num(kv.get("ok")) / cs) if cs > 0 else "-", kv.get("cookies"), kv.get("rcvbuf_errors"),
                 kv.get("retransmits"), kv.get("lat", "").replace("_", " ")))
         print()

@@ -23,7 +23,7 @@
 # the bare veth. IKE load: sources 10.64.0.0/16 (`local` route on lo in a).
 #
 # Environment: BENCH_RUNS=3 BENCH_TIME=10 BENCH_FLOOD_TIME=5 BENCH_FLOOD_PPS= BENCH_FLOOD_PROCS=1 BENCH_IKE_N=2000
-#   BENCH_IKE_WINDOW=32 BENCH_IKE_BURST=256 BENCH_PARTS="tput flood ike micro" (any subset; "ikescale"
+#   BENCH_IKE_WINDOW=32 BENCH_IKE_BURST=256 BENCH_IKE_COOKIE=64 BENCH_PARTS="tput flood ike micro" (any subset; "ikescale"
 #   is not in the default set: BENCH_SCALE_N=100000 tunnels against one responder,
 #   VmRSS at 10,000 and at the end)
 #   BENCH_PATHS="manual manual-udp ike ike-udp strongswan wireguard veth" (throughput paths, any subset)
@@ -49,6 +49,7 @@ IKE_N=${BENCH_IKE_N:-2000}
 [ "$IKE_N" -ge 1 ] 2>/dev/null && [ "$IKE_N" -le 16000 ] || { echo "bench: BENCH_IKE_N must be 1..16000"; exit 1; }
 IKE_W=${BENCH_IKE_WINDOW:-32}
 IKE_BURST=${BENCH_IKE_BURST:-256}
+IKE_COOKIE=${BENCH_IKE_COOKIE:-} # the responder's cookie-challenge (empty: its default, 64)
 SCALE_N=${BENCH_SCALE_N:-100000}
 [ "$SCALE_N" -ge 10000 ] 2>/dev/null && [ "$SCALE_N" -le 500000 ] && [ $((SCALE_N % 10000)) = 0 ] ||
 	{ echo "bench: BENCH_SCALE_N must be a multiple of 10000 in 10000..500000"; exit 1; }
@@ -57,8 +58,8 @@ in_range() { [ "$1" -ge "$2" ] 2>/dev/null && [ "$1" -le "$3" ]; } # bounds for 
 case $FLOOD_UDP in "" | 1) ;; *) echo "bench: BENCH_FLOOD_UDP is 1 or unset"; exit 1 ;; esac
 in_range "$FLOOD_PROCS" 1 8 || { echo "bench: BENCH_FLOOD_PROCS 1..8"; exit 1; }
 in_range "$RUNS" 1 20 && in_range "$BT" 2 120 && in_range "$FT" 2 60 && in_range "$IKE_W" 1 1024 &&
-	in_range "$IKE_BURST" 1 1024 ||
-	{ echo "bench: BENCH_RUNS 1..20, BENCH_TIME 2..120, BENCH_FLOOD_TIME 2..60, BENCH_IKE_WINDOW and BENCH_IKE_BURST 1..1024"; exit 1; }
+	in_range "$IKE_BURST" 1 1024 && { [ -z "$IKE_COOKIE" ] || in_range "$IKE_COOKIE" 1 1000; } ||
+	{ echo "bench: BENCH_RUNS 1..20, BENCH_TIME 2..120, BENCH_FLOOD_TIME 2..60, BENCH_IKE_WINDOW and BENCH_IKE_BURST 1..1024, BENCH_IKE_COOKIE 1..1000"; exit 1; }
 PARTS=${BENCH_PARTS:-tput flood ike micro}
 PATHS=${BENCH_PATHS:-manual manual-udp ike ike-udp strongswan wireguard veth}
 OUT=${BENCH_OUT:-$ROOT/$BUILD/bench/results-$(date +%Y%m%d-%H%M%S)-$$}
@@ -459,13 +460,14 @@ crypto ipsec profile IPS
 !
 end
 EOF
+	[ -z "$IKE_COOKIE" ] || sed -i "s/^end\$/crypto ikev2 cookie-challenge $IKE_COOKIE\nend/" "$T_DIR/responder.conf"
 }
 
-# responder_up NAME PREFIX: start that responder in b as NAME, with PREFIX
-# local in a (the loader's sources), pinned to CPU 1 (the loader takes CPU 0).
 cookies_sent() { ctl "$1" show crypto ikev2 stats | sed -n 's/.*cookies sent \([0-9]*\).*/\1/p'; }
 # UDP datagrams the namespace dropped for a full socket receive buffer
 udp_rcvbuf_errors() { ip netns exec "$1" awk '/^Udp:/ && n++ {print $6; exit}' /proc/net/snmp; }
+# responder_up NAME PREFIX: start that responder in b as NAME, with PREFIX
+# local in a (the loader's sources), pinned to CPU 1 (the loader takes CPU 0).
 responder_up() {
 	local pid
 	responder_conf
@@ -529,8 +531,9 @@ part_ike() {
 		"lat=$(sed -n 's/.*latency ms \(p50 [0-9]* p90 [0-9]* p99 [0-9]* max [0-9]*\).*/\1/p' <<<"$out" | tr ' ' _)"
 	tail -1 "$RES" | cut -f2- >&2
 	# A burst: $IKE_BURST setups in flight (peers back after a reboot) keep more
-	# than the cookie threshold (64) half-open, so every setup takes a COOKIE
-	# round trip first. X25519, from 10.64.160.0/19 (at most 8,000 tunnels).
+	# than the cookie threshold (cookie-challenge, 64 unless BENCH_IKE_COOKIE)
+	# half-open, so most setups take a COOKIE round trip first. X25519, from
+	# 10.64.160.0/19 (at most 8,000 tunnels).
 	local ck0 ck1 rb0 rb1 bn=$((IKE_N < 8000 ? IKE_N : 8000))
 	ck0=$(cookies_sent r)
 	rb0=$(udp_rcvbuf_errors "$NB")
@@ -544,7 +547,7 @@ part_ike() {
 	rec ike responder-burst 1 "n=$bn" "window=$IKE_BURST" "ok=$(sed -n 's/.*established \([0-9]*\)\/.*/\1/p' <<<"$out")" \
 		"secs=$(sed -n 's/.* in \([0-9.]*\) s = .*/\1/p' <<<"$out")" "rate=$(sed -n 's/.* = \([0-9]*\) setups\/s.*/\1/p' <<<"$out")" \
 		"resp_cpu_s=$(awk -v t=$((c1 - c0)) -v h="$HZ" 'BEGIN {printf "%.2f", t / h}')" \
-		"cookies=$((ck1 - ck0))" "rcvbuf_errors=$((rb1 - rb0))" \
+		"cookie_challenge=${IKE_COOKIE:-64}" "cookies=$((ck1 - ck0))" "rcvbuf_errors=$((rb1 - rb0))" \
 		"retransmits=$(sed -n 's/.*retransmits \([0-9]*\);.*/\1/p' <<<"$out")" \
 		"lat=$(sed -n 's/.*latency ms \(p50 [0-9]* p90 [0-9]* p99 [0-9]* max [0-9]*\).*/\1/p' <<<"$out" | tr ' ' _)"
 	tail -1 "$RES" | cut -f2- >&2
@@ -628,7 +631,7 @@ part_micro() {
 	for p in iperf3 strongswan-charon wireguard-go; do
 		echo "$p: $(dpkg-query -W -f='${Version}' "$p" 2>/dev/null)"
 	done
-	echo "settings: BENCH_RUNS=$RUNS BENCH_TIME=$BT BENCH_FLOOD_TIME=$FT BENCH_FLOOD_PPS=${FLOOD_PPS:-max} BENCH_FLOOD_PROCS=$FLOOD_PROCS BENCH_FLOOD_UDP=${FLOOD_UDP:-} BENCH_IKE_N=$IKE_N BENCH_IKE_WINDOW=$IKE_W BENCH_IKE_BURST=$IKE_BURST BENCH_SCALE_N=$SCALE_N BENCH_PARTS='$PARTS' BENCH_PATHS='$PATHS'"
+	echo "settings: BENCH_RUNS=$RUNS BENCH_TIME=$BT BENCH_FLOOD_TIME=$FT BENCH_FLOOD_PPS=${FLOOD_PPS:-max} BENCH_FLOOD_PROCS=$FLOOD_PROCS BENCH_FLOOD_UDP=${FLOOD_UDP:-} BENCH_IKE_N=$IKE_N BENCH_IKE_WINDOW=$IKE_W BENCH_IKE_BURST=$IKE_BURST BENCH_IKE_COOKIE=${IKE_COOKIE:-64} BENCH_SCALE_N=$SCALE_N BENCH_PARTS='$PARTS' BENCH_PATHS='$PATHS'"
 } | tee "$OUT/env.txt" >&2
 
 if has_path manual || has_path manual-udp || has_part flood; then
