@@ -1,6 +1,6 @@
 /* ikeload: IKEv2 setup-rate load generator built on insync's own IKE engine.
  *
- *   ikeload -r RESPONDER -s FIRST_SRC -n N [-w WINDOW] [-k PSK] [-g GROUP] [-T SECONDS]
+ *   ikeload -r RESPONDER -s FIRST_SRC -n N [-w WINDOW] [-k PSK] [-g GROUP] [-T SECONDS] [-X]
  *   ikeload -m N        (memory of N ESP SA pairs, no network)
  *
  * Setup mode: N initiators, each a separate engine instance (ike_new) with a
@@ -19,6 +19,11 @@
  *
  * Output (one line each, parsed by bench/run.sh):
  *   ikeload: established OK/N failed F in S s = R setups/s; latency ms p50 A p90 B p99 C max D; retransmits X cookies Y
+ *
+ * Blind mode (-X) models a spoofed-source IKE_SA_INIT flood: every reply is
+ * read and thrown away, so no initiator gets past IKE_SA_INIT (not even with
+ * a COOKIE); all N start at once and retransmit until -T runs out. Output:
+ *   ikeload: blind N initiators for S s; udp tx X rx Y
  *
  * Memory mode (-m): creates N inbound+outbound AES-GCM-256 ESP SA objects as
  * the data plane would for N tunnels, and prints the heap growth per pair
@@ -144,6 +149,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int blind;
+
 static void drain(void)
 {
 	static uint8_t buf[65536];
@@ -160,6 +167,8 @@ static void drain(void)
 		if (n < 0)
 			return;
 		rx_pkts++;
+		if (blind)
+			continue;
 		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
 				struct in_pktinfo pi;
@@ -206,7 +215,7 @@ static int esp_mem(unsigned n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ikeload -r RESPONDER -s FIRST_SRC -n N [-w WINDOW] [-k PSK] [-g GROUP] [-T SECONDS]\n"
+	fprintf(stderr, "usage: ikeload -r RESPONDER -s FIRST_SRC -n N [-w WINDOW] [-k PSK] [-g GROUP] [-T SECONDS] [-X]\n"
 			"       ikeload -m N\n");
 	exit(2);
 }
@@ -221,7 +230,7 @@ int main(int argc, char **argv)
 	char *text;
 	int c, one = 1;
 
-	while ((c = getopt(argc, argv, "r:s:n:w:k:g:T:m:")) != -1) {
+	while ((c = getopt(argc, argv, "r:s:n:w:k:g:T:m:X")) != -1) {
 		switch (c) {
 		case 'r': resp = optarg; break;
 		case 's': src = optarg; break;
@@ -231,6 +240,7 @@ int main(int argc, char **argv)
 		case 'g': group = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'T': limit_s = atof(optarg); break;
 		case 'm': memn = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'X': blind = 1; break;
 		default: usage();
 		}
 	}
@@ -240,6 +250,8 @@ int main(int argc, char **argv)
 	    n_total < 1 || n_total > MAX_N || window < 1 || limit_s <= 0 || limit_s > 600)
 		usage();
 	base_src = ntohl(sa.s_addr);
+	if (blind)
+		window = n_total;
 	if (asprintf(&text, cfg_fmt, group, resp, psk, resp, src, resp) < 0)
 		return 1;
 	if (config_parse("ikeload.conf", text, strlen(text), &cfg, NULL) || !cfg || !cfg->tunnels) {
@@ -285,6 +297,12 @@ int main(int argc, char **argv)
 		if (poll(&pfd, 1, d < 0 || d > 10 ? 10 : (int)d) > 0)
 			drain();
 		now = loop_now_ms();
+	}
+	if (blind) {
+		printf("ikeload: blind %u initiators for %.3f s; udp tx %llu rx %llu\n", started,
+		       (double)(now - t0) / 1000.0, (unsigned long long)tx_pkts, (unsigned long long)rx_pkts);
+		config_free(cfg);
+		return 0;
 	}
 	uint64_t t1 = 0, *lat = calloc(n_total, sizeof(*lat));
 	unsigned nl = 0;
