@@ -41,7 +41,6 @@
 struct hslot {
 	_Atomic(struct dp_tunq *) q;
 	_Atomic uint32_t gen;
-	int worker;
 };
 
 struct worker {
@@ -78,8 +77,8 @@ static void worker_flush_held(struct worker *w)
 	int idx = (int)(w - workers);
 
 	for (uint32_t i = 0; i < DP_MAX_HANDLES; i++) {
-		struct dp_tunq *q;
-		if (hslots[i].worker == idx && (q = atomic_load(&hslots[i].q)) && q->hold && q->hold->n)
+		struct dp_tunq *q = atomic_load(&hslots[i].q);
+		if (q && q->worker == idx && q->hold && q->hold->n)
 			dp_pkt_hold_flush(w->pkt, q);
 	}
 }
@@ -127,7 +126,11 @@ static void *worker_main(void *arg)
 				dp_pkt_udp(w->pkt);
 			} else if (h >= H_TUN0 && h - H_TUN0 < DP_MAX_HANDLES) {
 				struct hslot *s = &hslots[h - H_TUN0];
-				if (atomic_load(&s->gen) == gen && (q = atomic_load(&s->q)))
+				/* The slot may have been given to another tunnel since
+				 * the event: only a queue this worker owns is read, so one
+				 * thread alone encrypts on each outbound SA. */
+				q = atomic_load(&s->q);
+				if (q && q->worker == (int)(w - workers) && atomic_load(&s->gen) == gen)
 					dp_pkt_tun(w->pkt, q);
 			}
 		}
@@ -144,16 +147,15 @@ static int ep_add(int ep, int fd, uint64_t data)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
 }
 
-static int handle_add(int worker, struct dp_tunq *q)
+static int handle_add(struct dp_tunq *q)
 {
 	for (uint32_t i = 0; i < DP_MAX_HANDLES; i++) {
 		struct hslot *s = &hslots[i];
 		if (atomic_load(&s->q))
 			continue;
 		uint32_t gen = atomic_fetch_add(&s->gen, 1) + 1;
-		s->worker = worker;
 		atomic_store(&s->q, q);
-		if (ep_add(workers[worker].ep, q->fd, (uint64_t)gen << 32 | (H_TUN0 + i))) {
+		if (ep_add(workers[q->worker].ep, q->fd, (uint64_t)gen << 32 | (H_TUN0 + i))) {
 			atomic_store(&s->q, NULL);
 			return -1;
 		}
@@ -185,7 +187,7 @@ static void handle_del(int h)
 	q = atomic_exchange(&s->q, NULL);
 	atomic_fetch_add(&s->gen, 1);
 	if (q)
-		epoll_ctl(workers[s->worker].ep, EPOLL_CTL_DEL, q->fd, NULL);
+		epoll_ctl(workers[q->worker].ep, EPOLL_CTL_DEL, q->fd, NULL);
 	sad_retire(tunq_free, q);
 }
 
@@ -241,6 +243,7 @@ static struct dp_tunnel *tunnel_create(unsigned num)
 		goto out;
 	}
 	q->num = num;
+	q->worker = t->worker;
 	q->st = t->st;
 	q->fd = tun_open(t->name, &t->ifindex);
 	t->q = q;
@@ -248,7 +251,7 @@ static struct dp_tunnel *tunnel_create(unsigned num)
 		log_ios(LOG_SEV_ERR, "TUN", "OPEN_FAIL", "cannot create %s: %s", t->name, strerror(errno));
 		goto out;
 	}
-	if ((t->handle = handle_add(t->worker, q)) < 0)
+	if ((t->handle = handle_add(q)) < 0)
 		goto out;
 	atomic_store(&t->st->tun_fd, q->fd);
 	tun_no_ipv6(t->name);
@@ -287,19 +290,33 @@ static void manual_remove(struct dp_tunnel *t)
 	OPENSSL_cleanse(&t->key_out, sizeof(t->key_out));
 }
 
+/* Past the last sequence number read from an outbound SA that is replaced by
+ * one with the same key: more than a worker can still send on the old SA in
+ * the batch it is in (64 super-packets of at most 45 segments). */
+#define MANUAL_SEQ_HANDOVER 65536u
+
 /* Install the profile's `set session-key` SAs; untouched when nothing changed,
  * so a reload keeps counters and the replay window. */
 static void manual_apply(struct dp_tunnel *t, const struct cfg_ipsec_profile *p,
 			 const struct dp_sa_path *path, uint32_t window)
 {
-	uint64_t now = sad_now_ms();
+	uint64_t now = sad_now_ms(), seq = 0;
 	int want = p && p->ts && (p->key_in.present || p->key_out.present);
+	int same_keys = want && t->has_manual && t->cipher == p->ts->cipher && t->auth == p->ts->auth &&
+			!memcmp(&t->key_in, &p->key_in, sizeof(p->key_in)) &&
+			!memcmp(&t->key_out, &p->key_out, sizeof(p->key_out));
+	struct sad_tun *st;
+	struct sad_sa *old;
+	struct esp_sa *out;
 
-	if (want && t->has_manual && t->cipher == p->ts->cipher && t->auth == p->ts->auth &&
-	    !memcmp(&t->mpath, path, sizeof(*path)) &&
-	    !memcmp(&t->key_in, &p->key_in, sizeof(p->key_in)) &&
-	    !memcmp(&t->key_out, &p->key_out, sizeof(p->key_out)))
+	if (same_keys && !memcmp(&t->mpath, path, sizeof(*path)))
 		return;
+	/* Only the path changed (tunnel source, udp-encapsulation): the new
+	 * outbound SA has the old key, so it must go on from the old sequence
+	 * number. Starting again at 1 would repeat GCM nonces under that key. */
+	if (same_keys && p->key_out.present && (st = sad_tun_get(t->num, 0)) && (old = sad_out(st)) &&
+	    old->esp)
+		seq = atomic_load(&old->esp->seq) + MANUAL_SEQ_HANDOVER;
 	manual_remove(t);
 	if (!want)
 		return;
@@ -311,10 +328,13 @@ static void manual_apply(struct dp_tunnel *t, const struct cfg_ipsec_profile *p,
 		else
 			t->manual_in_spi = p->key_in.spi;
 	}
-	if (p->key_out.present &&
-	    sad_set_out(t->num, manual_sa(p->ts, &p->key_out, window, 0), path, 1, now))
-		log_ios(LOG_SEV_ERR, "CRYPTO", "MANUAL_SA_FAIL",
-			"%s: cannot install outbound SA spi 0x%X (bad key)", t->name, p->key_out.spi);
+	if (p->key_out.present) {
+		if ((out = manual_sa(p->ts, &p->key_out, window, 0)))
+			atomic_store(&out->seq, seq);
+		if (sad_set_out(t->num, out, path, 1, now))
+			log_ios(LOG_SEV_ERR, "CRYPTO", "MANUAL_SA_FAIL",
+				"%s: cannot install outbound SA spi 0x%X (bad key)", t->name, p->key_out.spi);
+	}
 	t->has_manual = 1;
 	t->cipher = p->ts->cipher;
 	t->auth = p->ts->auth;

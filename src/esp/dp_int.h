@@ -57,6 +57,7 @@ struct dp_hold {
 struct dp_tunq {
 	int fd;
 	unsigned num;
+	int worker; /* the only thread that reads fd and encrypts for the tunnel; fixed */
 	struct sad_tun *st;
 	struct dp_hold *hold;
 };

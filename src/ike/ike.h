@@ -200,7 +200,6 @@ void ike_register_commands(void);
 void ike_set_jitter(int on);
 /* Test hook: skip sending the next n DELETE requests (lab scenario "lost DELETE"). */
 void ike_x_test_drop_deletes(struct ike *ike, unsigned n);
-/* Half-open IKE SAs above which IKE_SA_INIT must carry a COOKIE (default 64). */
 
 const char *ike_sa_state_name(enum ike_sa_state s);
 #endif

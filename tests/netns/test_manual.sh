@@ -3,7 +3,8 @@
 #  - ping 10.0.1.1 <-> 10.0.2.1 through Tunnel0 over raw ESP, proven with
 #    counters and a capture of IP protocol 50 (and no clear ICMP on the wire);
 #    A's inbound SPI 0xFF0000A1 starts with 0xFF and must work;
-#  - the same over ESP in UDP 4500 after a reload with `set udp-encapsulation`;
+#  - the same over ESP in UDP 4500 after a reload with `set udp-encapsulation`,
+#    with the outbound sequence numbers going on under the unchanged key;
 #  - invalid SPI: B sends with an SPI A does not know; A logs
 #    %CRYPTO-4-RECVD_PKT_INV_SPI once per log interval, counts every packet,
 #    and show crypto ipsec invalid-spi / show crypto datapath drops agree;
@@ -87,6 +88,11 @@ n_icmp=$(pcount udp icmp)
 check "capture: >= 12 ESP-in-UDP packets ($n_udp)" [ "$n_udp" -ge 12 ]
 check "capture: no raw ESP after the switch ($n_raw)" [ "$n_raw" -eq 0 ]
 check "capture: no clear ICMP ($n_icmp)" [ "$n_icmp" -eq 0 ]
+# Same keys on a new path: A's outbound SA goes on past its old sequence
+# numbers (plus the handover gap) instead of starting again at 1, which would
+# repeat GCM nonces under the same key.
+seq1=$(tcpdump -n -r "$T_DIR/udp.pcap" 'src 192.0.2.1 and udp port 4500' 2>/dev/null | grep -o 'seq=0x[0-9a-f]*' | head -1 | cut -d= -f2)
+check "capture: A's sequence goes on after the switch (first ${seq1:-none})" [ "$((${seq1:-0}))" -gt 65536 ]
 sa=$(ctl a show crypto ipsec sa)
 check "A: SAs show UDP-Encaps" grep -q 'UDP-Encaps' <<<"$sa"
 check "A: counters after clear count the UDP pings" [ "$(sa_counter a '#pkts decaps:')" -ge 6 ]
