@@ -186,7 +186,8 @@ void timer_run_due(uint64_t now_ms)
 	while (heap_len > 0 && heap[0].when <= now_ms && budget-- > 0) {
 		struct timer *t = heap[0].t;
 		heap_remove(0);
-		t->cb(t, t->arg);
+		if (t->cb) /* armed before it was given a callback: a bug, not a crash */
+			t->cb(t, t->arg);
 	}
 	if (tfd_when <= now_ms)
 		tfd_when = 0; /* it has fired */

@@ -44,6 +44,8 @@ struct child_sa *child_sa_by_in(struct ike *ike, uint32_t spi_in)
 
 struct child_sa *child_sa_by_out(struct ike_sa *sa, uint32_t spi_out)
 {
+	if (!spi_out)
+		return NULL; /* a CHILD_SA we are still negotiating has no peer SPI yet */
 	for (struct child_sa *c = sa->children; c; c = c->next)
 		if (c->ci.spi_out == spi_out)
 			return c;
@@ -204,6 +206,26 @@ void child_sa_move(struct child_sa *c, struct ike_sa *to)
 	c->ci.tunnel = to->pc.tunnel;
 }
 
+/* Drop sa's references to c, which is going away. */
+static void child_forget(struct ike_sa *sa, struct child_sa *c)
+{
+	if (sa->x_child == c)
+		sa->x_child = NULL;
+	if (sa->x_old == c) {
+		/* The peer deleted the SA we are rekeying, typically because its
+		 * twin won a collision: our response still needs the twin to settle. */
+		sa->x_old = NULL;
+		if (sa->x_child)
+			sa->x_child->collide = c->collide;
+	}
+	for (struct child_sa *o = sa->children; o; o = o->next) {
+		if (o->collide == c)
+			o->collide = NULL;
+		if (o->pred == c)
+			o->pred = NULL;
+	}
+}
+
 void child_sa_destroy(struct child_sa *c, uint32_t grace_ms)
 {
 	struct ike_sa *sa;
@@ -225,21 +247,12 @@ void child_sa_destroy(struct child_sa *c, uint32_t grace_ms)
 	ike->n_child--;
 	child_unlink(&sa->children, c, 0);
 	sa->n_children--;
-	if (sa->x_child == c)
-		sa->x_child = NULL;
-	if (sa->x_old == c) {
-		/* The peer deleted the SA we are rekeying, typically because its
-		 * twin won a collision: our response still needs the twin to settle. */
-		sa->x_old = NULL;
-		if (sa->x_child)
-			sa->x_child->collide = c->collide;
-	}
-	for (struct child_sa *o = sa->children; o; o = o->next) {
-		if (o->collide == c)
-			o->collide = NULL;
-		if (o->pred == c)
-			o->pred = NULL;
-	}
+	child_forget(sa, c);
+	/* An IKE rekey moved c here while an exchange on the old IKE SA was
+	 * rekeying it: that exchange still points at c. */
+	for (struct ike_sa *o = ike_sa_first_by_peer(ike, sa->peer); o; o = ike_sa_next_by_peer(o))
+		if (o != sa && o->replaced_by == sa)
+			child_forget(o, c);
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 }

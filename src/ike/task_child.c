@@ -640,11 +640,18 @@ void task_child_respond(struct ike_sa *sa, const struct ike_msg *m)
 				err = N_INVALID_SYNTAX;
 				goto refuse;
 			}
-			if (!(old = child_sa_by_out(sa, get_be32(n.spi))) || old->state == CHILD_DELETING) {
+			if (!(old = child_sa_by_out(sa, get_be32(n.spi))) || old->state == CHILD_DELETING ||
+			    old->state == CHILD_INSTALLING) {
 				err = N_CHILD_SA_NOT_FOUND;
 				goto refuse;
 			}
 		}
+	/* A peer cannot make us hold CHILD_SAs (and data-plane SAs) without end:
+	 * new ones stop at IKE_MAX_CHILDREN, rekeys at twice that. */
+	if (sa->n_children >= (old ? 2u : 1u) * IKE_MAX_CHILDREN) {
+		err = N_NO_ADDITIONAL_SAS;
+		goto refuse;
+	}
 	if (child_nonce(m, &ni, &nil) || child_ke(m, &g, &ke, &kel)) {
 		err = N_INVALID_SYNTAX;
 		goto refuse;

@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include "daemon/loop.h"
 #include "ike/ike.h"
+#include "ike/ike_int.h" /* white-box: the peer-abuse tests queue exchanges directly */
 #include "ike/ike_wire.h"
 #include "ops/config.h"
 #include "ops/debug.h"
@@ -1525,6 +1526,85 @@ static void test_cookie_challenge(void **st)
 	CHECK(c.half_open == 0 && c.cookies_sent == 1);
 }
 
+/* ---------------- peer abuse (found by review) ---------------- */
+
+static struct ike_sa *established_sa(int i)
+{
+	for (struct ike_sa *x = N.p[i].ike->all; x; x = x->all_next)
+		if (!x->destroyed && x->state == IKE_SA_ESTABLISHED)
+			return x;
+	return NULL;
+}
+
+/* Regression (child_sa.c, use after free): B rekeys its CHILD_SA on IKE SA O;
+ * A rekeys O (B moves the CHILD_SA to the new IKE SA N) and then deletes the
+ * CHILD_SA on N; B's rekey response then arrives on O, whose exchange still
+ * pointed at the freed CHILD_SA. */
+static void test_child_deleted_after_ike_rekey(void **st)
+{
+	(void)st;
+	establish();
+	CHECK(ike_x_rekey_child(N.p[PB].ike, N.p[PB].out.spi_in) == 0); /* B -> A on O, held */
+	CHECK(ike_x_rekey_ike(N.p[PA].ike, N.p[PB].addr) == 0);        /* A -> B on O */
+	CHECK(deliver_pick(PB, REQ) == 0);  /* B answers the IKE rekey: the CHILD_SA moves to N */
+	CHECK(deliver_pick(PA, RESP) == 0); /* A completes it and sends DELETE(O) */
+	CHECK(ike_x_delete_child(N.p[PA].ike, N.p[PA].out.spi_in) == 0);
+	for (int i = 0; i < N.q[PB].n; i++) /* DELETE(CHILD_SA) on N first, not DELETE(O) */
+		if (!m_resp(&N.q[PB].m[i]) && m_exch(&N.q[PB].m[i]) == INFORMATIONAL &&
+		    m_msgid(&N.q[PB].m[i]) == 0) {
+			deliver_at(PB, i);
+			break;
+		}
+	CHECK(deliver_pick(PA, REQ) == 0);  /* B's rekey request: A refuses it on O */
+	CHECK(deliver_pick(PB, RESP) == 0); /* ... and B reads the refusal */
+	pump();
+	advance(12000);
+	pump();
+	for (int i = 0; i < 2; i++)
+		CHECK(established_sa(i) != NULL);
+}
+
+/* Regression (task_child.c, crash): while B's own CREATE_CHILD_SA is in
+ * flight (its new CHILD_SA has no peer SPI yet), A asks to rekey SPI 0. B
+ * took that for its new CHILD_SA and armed a timer that had no callback. */
+static void test_rekey_spi_zero(void **st)
+{
+	struct ike_sa *sa;
+	struct child_sa *fake;
+
+	(void)st;
+	establish();
+	CHECK(ike_x_rekey_child(N.p[PB].ike, N.p[PB].out.spi_in) == 0); /* B -> A, held */
+	CHECK((sa = established_sa(PA)) != NULL);
+	CHECK((fake = child_sa_new(sa, 0)) != NULL); /* makes A send REKEY_SA(0) */
+	fake->state = CHILD_INSTALLED;
+	fake->ci.ts_local[1] = fake->ci.ts_peer[1] = 0xffffffffu;
+	xchg_queue(sa, T_CHILD_REKEY, 0);
+	CHECK(deliver_pick(PB, REQ) == 0); /* B answers CHILD_SA_NOT_FOUND */
+	q_flush(PA);
+	advance(11000);
+	CHECK(established_sa(PB) != NULL);
+}
+
+/* An authenticated peer asks for 200 more CHILD_SAs: B holds at most
+ * IKE_MAX_CHILDREN and answers the rest NO_ADDITIONAL_SAS. */
+static void test_child_sa_limit(void **st)
+{
+	struct ike_counters c;
+	struct ike_sa *sa;
+
+	(void)st;
+	establish();
+	CHECK((sa = established_sa(PA)) != NULL);
+	for (int k = 0; k < 200; k++) {
+		xchg_queue(sa, T_CHILD, 7);
+		pump();
+	}
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.n_child == IKE_MAX_CHILDREN);
+	CHECK(established_sa(PB) != NULL);
+}
+
 /* ---------------- (6) INITIAL_CONTACT ---------------- */
 
 static void test_initial_contact(void **st)
@@ -1872,6 +1952,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rekey_ike_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_spi, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cookie_challenge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_child_deleted_after_ike_rekey, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rekey_spi_zero, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_child_sa_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_initial_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmit_ike_auth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmit_child_rekey, setup, teardown),
