@@ -197,7 +197,11 @@ void ike_tun_sa_up(struct ike_sa *sa)
 
 	if (!t)
 		return;
+	/* Our own attempt lost a simultaneous initiation (task_init_collision). */
+	if (t->sa && t->sa != sa && !t->sa->destroyed && t->sa->initiator && t->sa->state == IKE_SA_CONNECTING)
+		ike_sa_destroy(t->sa);
 	t->sa = sa;
+	t->defer_since = 0;
 	t->contacted = 1;
 	t->backoff_ms = 0;
 	timer_cancel(&t->t_retry);
@@ -441,12 +445,18 @@ int ike_x_initiate(struct ike *ike, unsigned num)
 		return 0;
 	}
 	/* The peer may be setting one up with us right now (we answered its
-	 * IKE_SA_INIT): a second IKE SA would have no twin. Look again later. */
+	 * IKE_SA_INIT): a second IKE SA would have no twin. Look again later,
+	 * but not for long: a forged IKE_SA_INIT must not hold the tunnel down. */
 	for (sa = ike_sa_first_by_peer(ike, t->dst); sa; sa = ike_sa_next_by_peer(sa))
 		if (!sa->destroyed && !sa->initiator && sa->state == IKE_SA_CONNECTING) {
+			if (!t->defer_since)
+				t->defer_since = loop_now_ms();
+			if (loop_now_ms() - t->defer_since >= TUN_DEFER_MAX_MS)
+				break;
 			timer_arm(&t->t_retry, TUN_BACKOFF_FIRST_MS);
 			return 0;
 		}
+	t->defer_since = 0;
 	if (!(local = ike_tun_local(t)))
 		return -1;
 	if (!(sa = ike_sa_new(ike, 1, local, 500, t->dst, 500)))

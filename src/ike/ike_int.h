@@ -38,6 +38,7 @@
 #define IKE_REKEYED_WAIT_MS 10000   /* rekeyed IKE SA removed if no DELETE comes */
 #define IKE_REKEY_RETRY_MS 10000    /* a failed IKE SA rekey is retried until the lifetime ends */
 #define TUN_BACKOFF_FIRST_MS 1000
+#define TUN_DEFER_MAX_MS 3000 /* longest wait for the peer's own IKE SA before we initiate */
 #define TUN_BACKOFF_MAX_MS 30000
 
 struct ike_kr_peer {
@@ -84,6 +85,7 @@ struct ike_tun {
 	struct timer t_retry;
 	uint32_t backoff_ms;
 	int contacted;   /* an IKE SA was established since start: no more INITIAL_CONTACT */
+	uint64_t defer_since; /* waiting for the peer's half-open SA since (ms), 0 = not */
 	int force_ic;
 	uint32_t pending_invalid_spi;
 	int seen;        /* config diff mark */

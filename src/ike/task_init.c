@@ -252,7 +252,10 @@ static void task_init_stateless(struct ike *ike, const struct ike_msg *m, uint32
 		xchg_send_raw(ike, local, lport, peer, pport, out, (size_t)n);
 }
 
-/* Our own IKE SA with peer still being set up? Apply the collision rule. */
+/* Our own IKE SA with peer still being set up? Apply the collision rule.
+ * When the peer wins, ours is kept until the peer's SA authenticates
+ * (ike_tun_sa_up): an IKE_SA_INIT proves nothing about its source, and
+ * dropping ours for a forged one would keep the tunnel down. */
 static int task_init_collision(struct ike *ike, const struct ike_msg *m, uint32_t local, uint16_t lport,
 			       uint32_t peer, uint16_t pport)
 {
@@ -269,9 +272,8 @@ static int task_init_collision(struct ike *ike, const struct ike_msg *m, uint32_
 			    nat_local != nat_peer ? "we are behind the NAT" : "higher address");
 			return 1;
 		}
-		DBG(DBG_IKE, peer, "IKEv2:Simultaneous initiation: peer wins (%s), abandoning ours",
+		DBG(DBG_IKE, peer, "IKEv2:Simultaneous initiation: peer wins (%s), ours goes when its SA authenticates",
 		    nat_local != nat_peer ? "it is behind a NAT" : "higher address");
-		ike_sa_destroy(o);
 	}
 	return 0;
 }

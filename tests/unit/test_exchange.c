@@ -1605,6 +1605,47 @@ static void test_child_sa_limit(void **st)
 	CHECK(established_sa(PB) != NULL);
 }
 
+/* Regression (task_init.c, ike.c): forged IKE_SA_INITs "from" B that win
+ * the collision rule (B has the higher address) made A drop its own
+ * IKE_SA_INIT and then wait for B's SA, which never came; a new one every
+ * 30 s kept A's tunnel down. A now keeps its SA until a peer SA
+ * authenticates, so when B answers, the tunnel comes up. */
+static void test_forged_init_keeps_ours(void **st)
+{
+	struct ike_sa_info v[8];
+	struct msg forged;
+	size_t n, k;
+	int ours;
+
+	(void)st;
+	peer_start(PB, NULL);
+	timer_run_due(loop_now_ms());
+	CHECK(N.q[PA].n == 1 && m_exch(&N.q[PA].m[0]) == IKE_SA_INIT);
+	forged = q_take(PA, 0); /* an IKE_SA_INIT with B's address on it */
+	peer_stop(PB);
+	peer_reset(PB);
+	peer_start(PA, NULL);
+	timer_run_due(loop_now_ms()); /* A initiates; B is silent */
+	q_flush(PB);
+	for (int round = 0; round < 3; round++) {
+		forged.p[0] ^= (uint8_t)(round + 1); /* a fresh SPIi each time */
+		inject(PA, &forged);
+		q_flush(PB); /* A's answer goes nowhere */
+		n = list_sa(PA, v, 8);
+		for (k = 0, ours = 0; k < n && k < 8; k++)
+			ours += v[k].initiator && v[k].state == IKE_SA_CONNECTING;
+		CHECK(ours == 1); /* A's own attempt survives the forged request */
+		advance(1500);
+		q_flush(PB);
+	}
+	free(forged.p);
+	peer_start(PB, NULL); /* B comes back */
+	pump();
+	advance(31000); /* the forged half-open SAs expire */
+	pump();
+	check_one_pair();
+}
+
 /* ---------------- (6) INITIAL_CONTACT ---------------- */
 
 static void test_initial_contact(void **st)
@@ -1955,6 +1996,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_child_deleted_after_ike_rekey, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_spi_zero, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_child_sa_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_forged_init_keeps_ours, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_initial_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmit_ike_auth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmit_child_rekey, setup, teardown),
