@@ -25,6 +25,7 @@
 #define XCHG_DPD_RETX_MAX 3
 #define IKE_HALF_OPEN_TIMEOUT_MS 30000
 #define IKE_HALF_OPEN_HARD_MAX 8192
+#define IKE_HALF_OPEN_PER_PEER 32 /* from one address, COOKIE or not */
 #define IKE_MAX_CHILDREN 32 /* CHILD_SAs per IKE SA the peer may create (NO_ADDITIONAL_SAS beyond) */
 #define IKE_COOKIE_THRESHOLD 64
 #define IKE_QUEUE_MAX 16

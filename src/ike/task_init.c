@@ -278,6 +278,17 @@ static int task_init_collision(struct ike *ike, const struct ike_msg *m, uint32_
 	return 0;
 }
 
+/* Half-open responder SAs from one address, counted up to the limit. */
+static unsigned task_init_half_open_from(struct ike *ike, uint32_t peer)
+{
+	unsigned n = 0;
+
+	for (struct ike_sa *o = ike_sa_first_by_peer(ike, peer); o && n < IKE_HALF_OPEN_PER_PEER;
+	     o = ike_sa_next_by_peer(o))
+		n += !o->destroyed && o->half_open;
+	return n;
+}
+
 static void task_init_halfopen_expire(struct timer *t, void *arg)
 {
 	struct ike_sa *sa = arg;
@@ -350,6 +361,10 @@ void task_init_respond(struct ike *ike, const struct ike_msg *m, uint32_t local,
 	if (rc > 0) {
 		put_be16(g, sel.dh);
 		task_init_stateless(ike, m, local, lport, peer, pport, N_INVALID_KE_PAYLOAD, g, 2);
+		return;
+	}
+	if (task_init_half_open_from(ike, peer) >= IKE_HALF_OPEN_PER_PEER) {
+		ike->rx_dropped++; /* one address that answers COOKIEs cannot fill the table */
 		return;
 	}
 	if (task_init_collision(ike, m, local, lport, peer, pport))

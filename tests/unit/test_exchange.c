@@ -1646,6 +1646,38 @@ static void test_forged_init_keeps_ours(void **st)
 	check_one_pair();
 }
 
+/* One address, even one that would answer COOKIEs, holds at most
+ * IKE_HALF_OPEN_PER_PEER half-open SAs; further requests from it are dropped,
+ * and other addresses are still answered. */
+static void test_half_open_per_peer(void **st)
+{
+	struct ike_counters c0, c1;
+	struct msg req;
+
+	(void)st;
+	peer_start(PA, NULL);
+	timer_run_due(loop_now_ms());
+	CHECK(N.q[PB].n == 1 && m_exch(&N.q[PB].m[0]) == IKE_SA_INIT);
+	req = q_take(PB, 0);
+	peer_start(PB, NULL);
+	set_global(PB, "crypto ikev2 cookie-challenge 1000\n"); /* no COOKIEs in the way */
+	ike_x_counters(N.p[PB].ike, &c0);
+	for (int k = 0; k < IKE_HALF_OPEN_PER_PEER + 8; k++) {
+		req.p[1] = (uint8_t)k, req.p[2] = (uint8_t)(k >> 8); /* a fresh SPIi each time */
+		inject(PB, &req);
+	}
+	ike_x_counters(N.p[PB].ike, &c1);
+	CHECK(c1.half_open == IKE_HALF_OPEN_PER_PEER);
+	CHECK(c1.rx_dropped - c0.rx_dropped == 8);
+	inet_pton(AF_INET, "198.51.100.7", &req.src); /* another address */
+	req.p[3] ^= 0x77;
+	inject(PB, &req);
+	ike_x_counters(N.p[PB].ike, &c1);
+	CHECK(c1.half_open == IKE_HALF_OPEN_PER_PEER + 1);
+	free(req.p);
+	q_flush(PA);
+}
+
 /* ---------------- (6) INITIAL_CONTACT ---------------- */
 
 static void test_initial_contact(void **st)
@@ -1997,6 +2029,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rekey_spi_zero, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_child_sa_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forged_init_keeps_ours, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_half_open_per_peer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_initial_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmit_ike_auth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmit_child_rekey, setup, teardown),
