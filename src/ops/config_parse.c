@@ -269,6 +269,16 @@ int cfgp_eol(struct cfgp *p)
 	return -1;
 }
 
+/* The same after a secret: what follows may be the rest of a key split by a
+ * space, and error lines go to syslog, so the word is not quoted. */
+int cfgp_eol_secret(struct cfgp *p)
+{
+	if (!cfgp_more(p))
+		return 0;
+	cfgp_err(p, p->ln->w[p->pos].col, "%% Invalid input after the key (not shown): expected end of line");
+	return -1;
+}
+
 void *cfgp_alloc(struct cfgp *p, size_t n)
 {
 	if (p->nobj >= CFGP_MAX_OBJECTS) {

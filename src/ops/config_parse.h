@@ -73,6 +73,7 @@ int cfgp_u32(struct cfgp *p, const char *what, uint32_t lo, uint32_t hi, uint32_
 int cfgp_ipv4(struct cfgp *p, const char *what, uint32_t *be);
 int cfgp_mask(struct cfgp *p, uint32_t *be);
 int cfgp_eol(struct cfgp *p);
+int cfgp_eol_secret(struct cfgp *p); /* after a key: the extra word is not quoted */
 /* An SPI: decimal or 0x hex, 1..0xFFFFFFFF (IOS wants 256 and up, but the
  * shipped manual-keying examples use 0xB1). */
 int cfgp_spi(struct cfgp *p, uint32_t *v);

@@ -685,7 +685,7 @@ static int peer_line(struct cfgp *p, struct cfg_keyring_peer *x, struct cfgp_fra
 	col = cfgp_col(p);
 	if (!p->neg && psk_read(p, psk, &len))
 		return -1;
-	if (cfgp_eol(p)) {
+	if (p->neg ? cfgp_eol(p) : cfgp_eol_secret(p)) {
 		OPENSSL_cleanse(psk, sizeof(psk));
 		return -1;
 	}

@@ -261,7 +261,7 @@ static int session_key(struct cfgp *p, struct cfg_ipsec_profile *x, struct cfgp_
 		goto bad;
 	if (cfgp_opt_kw(p, auth, &i) && hex_key(p, "authenticator key", k.auth, &k.auth_len))
 		goto bad;
-	if (cfgp_eol(p))
+	if (cfgp_eol_secret(p))
 		goto bad;
 	if (d == 0) { /* inbound SPIs name SAs in one table: they must be unique */
 		for (struct cfg_ipsec_profile *o = p->c->ipsec_profiles; o; o = o->next) {

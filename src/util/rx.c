@@ -42,11 +42,26 @@ static long rx_repeat(const char *s)
 	return (long)prod;
 }
 
+/* Back references (\1..\9, a glibc extension to ERE) make matching
+ * exponential: (.*)(.*)(.*)(.*)(.*)\5\4\3\2\1x took seconds on one log line. */
+static int rx_has_backref(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (*p == '\\' && p[1]) {
+			if (p[1] >= '1' && p[1] <= '9')
+				return 1;
+			p++;
+		}
+	return 0;
+}
+
 int rx_compile(regex_t *re, const char *pattern, int cflags)
 {
 	long r;
 
 	if (strlen(pattern) > RX_MAX_LEN || (r = rx_repeat(pattern)) < 0 || r > RX_MAX_REPEAT)
 		return REG_ESIZE;
+	if (rx_has_backref(pattern))
+		return REG_ESUBREG;
 	return regcomp(re, pattern, cflags);
 }

@@ -8,6 +8,8 @@
 
 /* regcomp with limits checked first: glibc copies a subtree once per
  * repetition bound, so nested intervals like ((a{255}){255}){255} would
- * build millions of nodes. 0, or a regcomp error code (REG_ESIZE for limits). */
+ * build millions of nodes, and back references match in exponential time.
+ * 0, or a regcomp error code (REG_ESIZE for limits, REG_ESUBREG for a back
+ * reference). */
 int rx_compile(regex_t *re, const char *pattern, int cflags);
 #endif

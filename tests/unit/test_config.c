@@ -574,6 +574,12 @@ static const struct bad bad_cases[] = {
 	  "t.conf:1:28: % Invalid input \"4\": expected keepalive seconds (5-3600)" },
 	{ "crypto ikev2 nat keepalive\n",
 	  "t.conf:1:28: % Incomplete command: expected keepalive seconds" },
+	/* A key split by a space: the rest of it must not reach the error line (syslog). */
+	{ "crypto ikev2 keyring K\n peer a\n  address 192.0.2.1\n  pre-shared-key Sup3r s3cretPart\n",
+	  "t.conf:4:24: % Invalid input after the key (not shown): expected end of line" },
+	{ "crypto ipsec transform-set TS esp-gcm 256\n" " mode tunnel\n" "crypto ipsec profile P\n" " set transform-set TS\n"
+	  " set session-key outbound esp 0x1000 cipher 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 20212223\n",
+	  "t.conf:5:110: % Invalid input after the key (not shown): expected end of line" },
 	{ "crypto ikev2 cookie-challenge 0\n",
 	  "t.conf:1:31: % Invalid input \"0\": expected half-open SAs (1-1000)" },
 	{ "crypto ikev2 cookie-challenge 1001\n",

@@ -44,8 +44,20 @@ static void test_limits(void **state)
 	ok(big);
 }
 
+/* Back references would make every match exponential: refused. */
+static void test_backrefs(void **state)
+{
+	regex_t re;
+	(void)state;
+	assert_int_equal(rx_compile(&re, "(.*)(.*)(.*)(.*)(.*)\\5\\4\\3\\2\\1x", REG_EXTENDED | REG_NOSUB),
+			 REG_ESUBREG);
+	assert_int_equal(rx_compile(&re, "(a)\\1", REG_EXTENDED | REG_NOSUB), REG_ESUBREG);
+	ok("a\\\\1"); /* an escaped backslash, then the digit */
+	ok("\\.\\(x\\)");
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_limits)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_limits), cmocka_unit_test(test_backrefs)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
