@@ -29,6 +29,7 @@
 #define EEM_OCCURS_MAX 1000
 #define EEM_ACTIONS_MAX 1000
 #define EEM_DEFAULT_MAXRUN 20
+#define EEM_MAX_DEPTH 8 /* applets started by applets, in a chain */
 
 struct eem_inst;
 
@@ -62,9 +63,14 @@ struct eem_inst {
 	size_t n_act, pc;
 	struct cfg_eem_action *acts; /* own copy: a reload cannot pull it away */
 	uint32_t maxrun;
+	unsigned depth; /* 0: started by its event; n: by an action of an applet at depth n-1 */
 	struct timer step_t, maxrun_t;
 	struct eem_inst *next;
 };
+
+/* The instance whose action is running now: what it starts (event manager
+ * run, a syslog line another applet matches) is one level deeper. */
+static struct eem_inst *acting;
 
 struct eem_hist {
 	unsigned job;
@@ -169,13 +175,15 @@ static uint64_t inst_action(struct eem_inst *in, const struct cfg_eem_action *a)
 		struct out o;
 		out_init(&o);
 		/* As in IOS, a failing command does not stop the applet. */
+		acting = in;
 		exec_run(&ctx, a->text, &o);
+		acting = NULL;
 		out_free(&o);
 		return 0;
 	}
 	case EEM_ACT_WAIT:
 		return (uint64_t)a->wait_sec * 1000;
-	case EEM_ACT_SYSLOG:
+	case EEM_ACT_SYSLOG: /* a %HA_EM line: never matched by applets (eem_syslog_line) */
 		log_ios(sev_of(a->priority), "HA_EM", "LOG", "%s: %s", in->name, a->text);
 		return 0;
 	case EEM_ACT_SNMP_TRAP:
@@ -212,10 +220,20 @@ static void on_maxrun(struct timer *t, void *arg)
 static void applet_trigger(struct eem_applet *a)
 {
 	const char *type = event_name(a->event);
+	unsigned depth = acting ? acting->depth + 1 : 0;
 	a->st.triggered++;
 	if (a->inst) {
 		a->st.skipped++;
 		hist_add(++job_seq, type, a->name, "skipped");
+		return;
+	}
+	/* Applets that start each other (A runs B, B runs A) would go on forever. */
+	if (depth > EEM_MAX_DEPTH) {
+		a->st.skipped++;
+		hist_add(++job_seq, type, a->name, "skipped");
+		log_ios(LOG_SEV_ERR, "HA_EM", "FMPD_ERROR",
+			"Policy %s not started: started by a chain of %u applets (at most %u)", a->name,
+			depth, EEM_MAX_DEPTH);
 		return;
 	}
 	struct eem_inst *in = calloc(1, sizeof(*in));
@@ -230,6 +248,7 @@ static void applet_trigger(struct eem_applet *a)
 	in->applet = a;
 	in->job = ++job_seq;
 	in->maxrun = a->maxrun;
+	in->depth = depth;
 	snprintf(in->name, sizeof(in->name), "%s", a->name);
 	timer_init(&in->step_t, on_step, in);
 	timer_init(&in->maxrun_t, on_maxrun, in);
