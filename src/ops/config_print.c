@@ -263,7 +263,7 @@ static void print_interfaces(const struct config *c, struct out *o)
 		out_printf(o, "!\n");
 }
 
-static void print_snmp(const struct config *c, struct out *o)
+static void print_snmp(const struct config *c, int unmasked, struct out *o)
 {
 	char ip[CFG_IP_STRLEN];
 	int any = 0;
@@ -272,8 +272,9 @@ static void print_snmp(const struct config *c, struct out *o)
 		any = 1;
 	}
 	for (const struct cfg_snmp_host *h = c->snmp_hosts; h; h = h->next) {
+		/* The community is the only check on notifications that applets act on. */
 		out_printf(o, "snmp-server host %s %s%s%s\n", cfg_ip_str(h->addr, ip),
-			   h->version == 2 ? "version 2c " : "", h->community,
+			   h->version == 2 ? "version 2c " : "", unmasked ? h->community : "*****",
 			   h->traps_event_manager ? " event-manager" : "");
 		any = 1;
 	}
@@ -354,7 +355,7 @@ void config_print(const struct config *c, int unmasked, struct out *o)
 	print_ipsec(c, unmasked, o);
 	print_crypto_globals(c, o);
 	print_interfaces(c, o);
-	print_snmp(c, o);
+	print_snmp(c, unmasked, o);
 	for (const struct cfg_applet *a = c->applets; a; a = a->next)
 		print_applet(a, o);
 	out_printf(o, "end\n");

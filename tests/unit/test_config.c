@@ -340,6 +340,14 @@ static void test_masked(void **state)
 	assert_non_null(strstr(t, "insync-example-key-0123456789abcdef"));
 	free(t);
 	config_free(c);
+	assert_int_equal(config_load_file("examples/eem-hub.conf", &c, NULL), 0);
+	t = print_cfg(c, 0);
+	assert_non_null(strstr(t, "snmp-server host 192.0.2.2 ***** event-manager\n"));
+	free(t);
+	t = print_cfg(c, 1);
+	assert_non_null(strstr(t, "snmp-server host 192.0.2.2 public event-manager\n"));
+	free(t);
+	config_free(c);
 }
 
 /* ---- "no" forms ---- */
