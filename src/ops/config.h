@@ -10,6 +10,8 @@
 #define CFG_MAX_ALGS 8
 #define CFG_KEY_MAX 128
 #define CFG_PSK_MAX 256
+#define CFG_EEM_ACTIONS_MAX 1000 /* per applet; the parser refuses more */
+#define CFG_SNMP_HOSTS_MAX 32    /* snmp-server host lines; the parser refuses more */
 
 struct out;
 

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #define EEM_SEC_MAX 31536000u /* one year, IOS's bound for maxrun and wait */
-#define EEM_ACTIONS_MAX 1024
 
 int cfgp_eem(struct cfgp *p)
 {
@@ -357,8 +356,8 @@ static int action_line(struct cfgp *p, struct cfg_applet *a)
 		cfgp_err(p, w->col, "action label %s is already used in applet %s", x.label, a->name);
 		return -1;
 	}
-	if (n >= EEM_ACTIONS_MAX) {
-		cfgp_err(p, w->col, "too many actions in one applet (more than %d)", EEM_ACTIONS_MAX);
+	if (n >= CFG_EEM_ACTIONS_MAX) {
+		cfgp_err(p, w->col, "too many actions in one applet (more than %d)", CFG_EEM_ACTIONS_MAX);
 		return -1;
 	}
 	struct cfg_eem_action *na = cfgp_alloc(p, sizeof(*na));

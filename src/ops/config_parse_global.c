@@ -500,8 +500,10 @@ static int do_snmp(struct cfgp *p)
 		cfgp_err(p, col, "snmp-server host %s is already configured", astr);
 		return -1;
 	}
-	if (cfgp_list_full(p, n, "snmp-server hosts"))
+	if (n >= CFG_SNMP_HOSTS_MAX) {
+		cfgp_err(p, col, "too many snmp-server hosts (more than %d)", CFG_SNMP_HOSTS_MAX);
 		return -1;
+	}
 	struct cfg_snmp_host *h = cfgp_alloc(p, sizeof(*h));
 	if (h == NULL)
 		return -1;

@@ -27,7 +27,6 @@
 
 #define EEM_HIST_MAX 64
 #define EEM_OCCURS_MAX 1000
-#define EEM_ACTIONS_MAX 1000
 #define EEM_DEFAULT_MAXRUN 20
 #define EEM_MAX_DEPTH 8 /* applets started by applets, in a chain */
 
@@ -486,9 +485,9 @@ static struct eem_applet *applet_new(const struct cfg_applet *c)
 	}
 	for (const struct cfg_eem_action *x = c->actions; x; x = x->next)
 		n++;
-	if (n > EEM_ACTIONS_MAX) {
+	if (n > CFG_EEM_ACTIONS_MAX) {
 		log_ios(LOG_SEV_ERR, "HA_EM", "FMPD_ERROR", "applet %s: more than %d actions",
-			a->name, EEM_ACTIONS_MAX);
+			a->name, CFG_EEM_ACTIONS_MAX);
 		goto fail;
 	}
 	if (n) {

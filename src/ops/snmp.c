@@ -32,7 +32,6 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
-#define SNMP_MAX_HOSTS 32
 #define SNMP_RX_BURST 64 /* datagrams per wake-up, so a flood cannot starve the loop */
 #define SNMP_DEFAULT_TRAP_PORT 162
 
@@ -43,7 +42,7 @@ struct snmp_host {
 	int traps_eem;
 };
 
-static struct snmp_host hosts[SNMP_MAX_HOSTS];
+static struct snmp_host hosts[CFG_SNMP_HOSTS_MAX];
 static size_t n_hosts;
 static int traps_on;
 static int rx_fd = -1;
@@ -478,7 +477,7 @@ int snmp_apply(const struct config *cfg)
 	lib_init();
 	n_hosts = 0;
 	for (const struct cfg_snmp_host *h = cfg ? cfg->snmp_hosts : NULL; h; h = h->next) {
-		if (n_hosts == SNMP_MAX_HOSTS) {
+		if (n_hosts == CFG_SNMP_HOSTS_MAX) {
 			rc = -1;
 			break;
 		}

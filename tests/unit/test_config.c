@@ -367,6 +367,34 @@ static void expect_print(const char *text, const char *want)
 	out_free(&err);
 }
 
+/* The parser refuses what the running daemon could not hold: a reload must
+ * not report success and then drop part of the config. */
+static void test_runtime_limits(void **state)
+{
+	struct out err, t;
+	struct config *c;
+	(void)state;
+	out_init(&err);
+	out_init(&t);
+	for (int i = 1; i <= 33; i++)
+		out_printf(&t, "snmp-server host 192.0.2.%d public\n", i);
+	assert_null(parse(t.buf, &err));
+	assert_string_equal(err.buf, "t.conf:33:18: too many snmp-server hosts (more than 32)\n");
+	out_reset(&t);
+	for (int i = 1; i <= 32; i++)
+		out_printf(&t, "snmp-server host 192.0.2.%d public\n", i);
+	assert_non_null(c = parse(t.buf, &err));
+	config_free(c);
+	out_reset(&t);
+	out_printf(&t, "event manager applet A\n event none\n");
+	for (int i = 1; i <= 1001; i++)
+		out_printf(&t, " action %d syslog msg \"m\"\n", i);
+	assert_null(parse(t.buf, &err));
+	assert_string_equal(err.buf, "t.conf:1003:9: too many actions in one applet (more than 1000)\n");
+	out_free(&t);
+	out_free(&err);
+}
+
 static void test_no_forms_global(void **state)
 {
 	(void)state;
@@ -765,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_keyring_lookup),
 		cmocka_unit_test(test_util),
 		cmocka_unit_test(test_bad_count),
+		cmocka_unit_test(test_runtime_limits),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_multiple_errors),
 	};
