@@ -39,10 +39,14 @@ static void apply_logging(const struct config *c)
 			log_ios(LOG_SEV_WARN, "SYS", "LOGGINGHOST_FAIL", "logging host ignored: at most %d hosts", LOG_MAX_HOSTS);
 }
 
-static void apply_all(const struct config *c)
+static int apply_all(const struct config *c)
 {
 	apply_logging(c);
-	subsys_apply(c);
+	if (subsys_apply(c) == 0)
+		return 0;
+	log_ios(LOG_SEV_WARN, "SYS", "CONFIG_PARTIAL",
+		"Not all of %s could be applied; the messages above say what was left out", opts.config_path);
+	return 1;
 }
 
 int daemon_reload(struct out *err)
@@ -57,7 +61,8 @@ int daemon_reload(struct out *err)
 		if (err && e.buf) {
 			/* strtok_r cut the buffer up; re-read for the caller */
 			out_reset(&e);
-			config_load_file(opts.config_path, &nc, &e);
+			if (config_load_file(opts.config_path, &nc, &e) == 0)
+				config_free(nc); /* fixed in between: reload again to use it */
 			out_write(err, e.buf, e.len);
 		}
 		out_free(&e);
@@ -68,10 +73,10 @@ int daemon_reload(struct out *err)
 	out_free(&e);
 	struct config *old = running;
 	running = nc;
-	apply_all(running);
+	int partial = apply_all(running);
 	config_free(old);
 	log_ios(LOG_SEV_NOTICE, "SYS", "CONFIG_I", "Configured from %s", opts.config_path);
-	return 0;
+	return partial;
 }
 
 static void on_signal(int fd, uint32_t ev, void *arg)

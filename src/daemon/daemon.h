@@ -21,7 +21,8 @@ int daemon_start(const struct daemon_opts *o);
 int daemon_setup(void);
 int daemon_run(void);
 void daemon_stop(void);
-/* Re-read the config file. Returns 0, or -1 with the errors in err (if given). */
+/* Re-read the config file. Returns 0; 1 when some part could not be applied
+ * (logged, and the rest is running); -1 with the errors in err (if given). */
 int daemon_reload(struct out *err);
 /* The running configuration (borrowed). */
 const struct config *daemon_config(void);

@@ -24,9 +24,14 @@ static int cmd_show_run(struct exec_ctx *ctx, int argc, char **argv, struct out 
 
 static int cmd_reload(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 {
-	if (daemon_reload(o) < 0) {
+	int rc = daemon_reload(o);
+	if (rc < 0) {
 		out_printf(o, "%% Reload failed; the running configuration is unchanged\n");
 		return 2;
+	}
+	if (rc > 0) {
+		out_printf(o, "%% Configuration reloaded, but not all of it could be applied (show logging)\n");
+		return 1;
 	}
 	out_printf(o, "Configuration reloaded\n");
 	return 0;

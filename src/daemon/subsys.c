@@ -49,13 +49,15 @@ void subsys_init(void)
 	metrics_ike_register();
 }
 
-void subsys_apply(const struct config *c)
+int subsys_apply(const struct config *c)
 {
-	dp_apply(c);
+	int rc = dp_apply(c);
+
 	glue_apply(c);
-	eem_apply(c);
-	snmp_apply(c);
-	metrics_apply(c);
+	rc |= eem_apply(c);
+	rc |= snmp_apply(c);
+	rc |= metrics_apply(c);
+	return rc ? -1 : 0;
 }
 
 void subsys_shutdown(void)

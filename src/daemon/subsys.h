@@ -5,6 +5,7 @@
 struct config;
 void subsys_register_commands(void);
 void subsys_init(void);
-void subsys_apply(const struct config *c);
+/* 0, or -1 when some part could not be applied (each part logs why). */
+int subsys_apply(const struct config *c);
 void subsys_shutdown(void);
 #endif

@@ -397,8 +397,15 @@ int metrics_apply(const struct config *cfg)
 	}
 	if (lfd >= 0 && addr == l_addr && port == l_port)
 		return 0;
+	uint32_t old_addr = l_addr;
+	uint16_t old_port = l_port;
+	int had = lfd >= 0;
 	listener_close();
-	return listener_open(addr, port);
+	if (listener_open(addr, port) == 0)
+		return 0;
+	if (had) /* the new address is refused (logged): keep serving on the old one */
+		listener_open(old_addr, old_port);
+	return -1;
 }
 
 void metrics_shutdown(void)

@@ -492,9 +492,13 @@ int snmp_apply(const struct config *cfg)
 				? (cfg->snmp_manager_port ? cfg->snmp_manager_port : 162)
 				: 0;
 	if (port != rx_port) {
+		uint16_t old = rx_port;
 		rx_close();
-		if (port && rx_open(port) < 0)
+		if (port && rx_open(port) < 0) {
 			rc = -1;
+			if (old) /* the new port is refused (logged): keep listening on the old one */
+				rx_open(old);
+		}
 	}
 	return rc;
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The Prometheus endpoint, read by a real parser (python3-prometheus-client):
 # families for SAs, tunnels, drops and IKE are present and move with traffic;
-# garbage, oversized and slow clients do not hurt the daemon.
+# garbage, oversized and slow clients do not hurt the daemon; a reload to a
+# port that cannot be bound keeps the old listener and says so.
 # Debian's python3 (python3-prometheus-client): not a pyenv python that may come first in PATH.
 . "$(dirname "$0")/lib.sh"
 export INSYNC_TEST_HOOKS=1
@@ -66,6 +67,18 @@ PY
 check "daemon answers after hostile HTTP clients" bash -c "'$INSYNCCTL' -S $T_DIR/a.sock show version >/dev/null"
 check "metrics still served after hostile clients" bash -c "ip netns exec $A python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:9642/metrics\", timeout=5).read()'"
 check "tunnel still carries traffic" ip netns exec "$A" ping -c 2 -i 0.2 -W1 -I 10.0.1.1 10.0.2.1
+
+# A reload to a port another program holds: the reply says not all of the
+# config was applied, and metrics stay on the old port.
+ip netns exec "$A" python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 9643)); s.listen(1); time.sleep(30)' &
+T_PIDS+=("$!")
+sleep 0.5
+sed -i 's/^metrics listen 127.0.0.1 9642$/metrics listen 127.0.0.1 9643/' "$T_DIR/site-a.conf"
+reply=$(ctl a reload)
+check "reload to a busy port: reported as applied in part" grep -q 'not all of it could be applied' <<<"$reply"
+check "reload to a busy port: logged" bash -c "'$INSYNCCTL' -S $T_DIR/a.sock show logging | grep -q 'METRICS_FAIL.*9643'"
+check "reload to a busy port: metrics still served on the old port" bash -c "ip netns exec $A python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:9642/metrics\", timeout=5).read()'"
 
 kill "$PID_a" "$PID_b"; wait "$PID_a" "$PID_b" 2>/dev/null
 check "no sanitizer reports" bash -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' $T_DIR/a.log $T_DIR/b.log"

@@ -9,6 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "daemon/loop.h"
+#include "ops/config.h"
 #include "ops/exec.h"
 #include "ops/metrics.h"
 #include "util/out.h"
@@ -241,6 +247,43 @@ static void test_apply_off(void **s)
 	metrics_shutdown();
 }
 
+/* A free TCP port on 127.0.0.1, or (busy) one held open by *fd. */
+static uint16_t tcp_port(int *fd)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sin);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(s, 1), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &sl), 0);
+	if (fd)
+		*fd = s;
+	else
+		close(s);
+	return ntohs(sin.sin_port);
+}
+
+/* A reload to a port that cannot be bound fails and keeps the old listener. */
+static void test_apply_keeps_listener(void **s)
+{
+	struct config c;
+	int busy;
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(loop_init(), 0);
+	c.metrics_port = tcp_port(NULL);
+	assert_int_equal(metrics_apply(&c), 0);
+	assert_int_equal(metrics_bound_port(), c.metrics_port);
+	uint16_t first = c.metrics_port;
+	c.metrics_port = tcp_port(&busy);
+	assert_int_equal(metrics_apply(&c), -1);
+	assert_int_equal(metrics_bound_port(), first);
+	close(busy);
+	metrics_shutdown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_render),	     cmocka_unit_test(test_http_ok),
 		cmocka_unit_test(test_http_partial), cmocka_unit_test(test_http_bad),
 		cmocka_unit_test(test_apply_off),
+		cmocka_unit_test(test_apply_keeps_listener),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
