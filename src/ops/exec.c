@@ -383,8 +383,9 @@ static int apply_pipe(struct out *cur, const char *stage, const char *full, int 
 	out_init(&err);
 	int rc = write_file(file, cur->buf ? cur->buf : "", cur->len, append, &err);
 	if (rc) {
-		out_free(cur);
-		*cur = err;
+		out_reset(final);
+		out_write(final, err.buf, err.len);
+		out_free(&err);
 		return 1;
 	}
 	out_free(&err);
@@ -393,28 +394,34 @@ static int apply_pipe(struct out *cur, const char *stage, const char *full, int 
 	return 0;
 }
 
+/* The first '|' outside double quotes, or NULL. */
+static const char *pipe_find(const char *s)
+{
+	int q = 0;
+
+	for (; *s; s++) {
+		if (*s == '"')
+			q = !q;
+		else if (*s == '|' && !q)
+			return s;
+	}
+	return NULL;
+}
+
 int exec_run(struct exec_ctx *ctx, const char *line, struct out *out)
 {
 	struct words ws;
 	struct match m;
 	int alive[EXEC_MAX_CMDS];
 	char cmdpart[EXEC_LINE_MAX];
-	const char *pipe = NULL;
-	int q = 0, rc;
+	const char *pipe;
+	int rc;
 
 	if (strlen(line) >= EXEC_LINE_MAX) {
 		out_printf(out, "%% Command line too long\n");
 		return 1;
 	}
-	/* The first '|' outside quotes starts the pipes. */
-	for (const char *p = line; *p; p++) {
-		if (*p == '"')
-			q = !q;
-		else if (*p == '|' && !q) {
-			pipe = p;
-			break;
-		}
-	}
+	pipe = pipe_find(line); /* the first '|' outside quotes starts the pipes */
 	size_t clen = pipe ? (size_t)(pipe - line) : strlen(line);
 	memcpy(cmdpart, line, clen);
 	cmdpart[clen] = '\0';
@@ -442,14 +449,16 @@ int exec_run(struct exec_ctx *ctx, const char *line, struct out *out)
 	rc = m.cmd->fn(ctx, m.ncanon, m.canon, &res);
 	/* Pipes apply to the command's output, one stage after another. */
 	while (pipe && rc == 0) {
-		const char *next = strchr(pipe + 1, '|');
+		const char *next = pipe_find(pipe + 1);
 		char stage[EXEC_LINE_MAX];
 		size_t sl = next ? (size_t)(next - pipe - 1) : strlen(pipe + 1);
 		memcpy(stage, pipe + 1, sl);
 		stage[sl] = '\0';
 		rc = apply_pipe(&res, stage, line, (int)(pipe + 1 - line), out);
-		if (rc && res.len)
+		if (rc) {
+			out_reset(&res); /* the stage's error is in out; no unfiltered output after it */
 			break;
+		}
 		pipe = next;
 	}
 	if (res.len)

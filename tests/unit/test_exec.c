@@ -112,6 +112,9 @@ static void test_pipes(void **s)
 	assert_string_equal(o.buf, "line two show running-config\nthird\n");
 	assert_int_equal(run("show run | inc (", &o), 1);
 	assert_non_null(strstr(o.buf, "Invalid regular expression"));
+	assert_null(strstr(o.buf, "line one")); /* the error alone, no unfiltered output */
+	assert_int_equal(run("show run | include line | include (", &o), 1);
+	assert_null(strstr(o.buf, "line one"));
 	assert_int_equal(run("show run | append disk0:hub.txt", &o), 0);
 	assert_int_equal(o.len, 0);
 	assert_int_equal(run("show run | append disk0:hub.txt", &o), 0);
@@ -135,8 +138,10 @@ static void test_pipes(void **s)
 	/* Paths cannot escape the data directory. */
 	assert_int_equal(run("show run | append disk0:../escape", &o), 1);
 	assert_int_equal(run("show run | redirect /etc/passwd", &o), 1);
+	assert_null(strstr(o.buf, "line one"));
 	assert_int_equal(run("show run | redirect disk0:", &o), 1);
 	assert_int_equal(run("show run | frobnicate x", &o), 1);
+	assert_null(strstr(o.buf, "line one"));
 	assert_int_equal(run("show run | e x", &o), 0); /* unique prefix of exclude */
 	out_free(&o);
 }
