@@ -101,6 +101,16 @@ static int interactive(void)
 	if (!isatty(STDIN_FILENO)) {
 		char line[CTL_REQ_MAX];
 		while (fgets(line, sizeof(line), stdin)) {
+			if (!strchr(line, '\n') && !feof(stdin)) {
+				/* Too long: refuse it whole rather than run its tail as a command. */
+				int ch;
+				while ((ch = getchar()) != EOF && ch != '\n')
+					;
+				fprintf(stderr, "%% Command line too long (more than %d characters)\n",
+					(int)sizeof(line) - 2);
+				last = 1;
+				continue;
+			}
 			line[strcspn(line, "\r\n")] = '\0';
 			if (strcmp(line, "exit") == 0 || strcmp(line, "quit") == 0)
 				break;

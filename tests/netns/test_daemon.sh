@@ -28,6 +28,11 @@ check "prefix: sh ver" ctl a sh ver
 out=$(ctl a show crypto frobnicate); rc=$?
 check "invalid command exits 1" [ "$rc" = 1 ]
 check "invalid command has caret" grep -q "% Invalid input detected at '^' marker." <<<"$out"
+# Commands on stdin: a line over the limit is refused whole, not cut in two.
+out=$(python3 -c 'print("show " + "x" * 5000); print("show version")' | "$INSYNCCTL" -S "$T_DIR/a.sock" 2>&1)
+check "stdin: an over-long line is refused" grep -q "Command line too long" <<<"$out"
+check "stdin: its tail is not run as a command" bash -c "[ \$(grep -c 'Invalid input' <<<"\$0") = 0 ]" "$out"
+check "stdin: the next line runs" grep -q "insync" <<<"$out"
 
 ctl a debug crypto isakmp >/dev/null
 ctl a debug crypto ipsec >/dev/null
