@@ -328,7 +328,10 @@ void xchg_input(struct ike *ike, uint32_t local, uint16_t lport, uint32_t peer, 
 		goto out;
 	}
 	if (sa->resp_valid && m.msgid == sa->resp_msgid && m.msgid + 1 == sa->msgid_peer) {
-		xchg_resend_cached(ike, sa, local, lport, peer, pport);
+		/* Checked before any integrity check: only toward the peer's own
+		 * address, or anyone knowing the SPIs could reflect it elsewhere. */
+		if (peer == sa->peer)
+			xchg_resend_cached(ike, sa, local, lport, peer, pport);
 		goto out;
 	}
 	if (m.msgid != sa->msgid_peer)
@@ -344,9 +347,13 @@ void xchg_input(struct ike *ike, uint32_t local, uint16_t lport, uint32_t peer, 
 	sa->msgid_peer++;
 	sa->last_rx_ms = loop_now_ms();
 	sa->dpd_fails = 0;
-	/* Authenticated: follow the peer's address/port (NAT mapping, float to 4500). */
-	sa->lport = lport;
-	sa->pport = pport;
+	/* Authenticated: follow the peer's port (NAT mapping, float to 4500), but
+	 * only from its address (no MOBIKE): a copy relayed from elsewhere must
+	 * not move it. */
+	if (peer == sa->peer) {
+		sa->lport = lport;
+		sa->pport = pport;
+	}
 	if (m.unknown_critical) {
 		xchg_unsupported_critical(sa, &m);
 		goto out;

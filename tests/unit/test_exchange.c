@@ -1802,6 +1802,27 @@ static void test_duplicate_request(void **st)
 	CHECK(N.p[PA].n_install_in == 2 && N.p[PB].n_install_in == 2);
 }
 
+/* A copy of a request from another address gets no cached response (it is
+ * not authenticated before the cache answers: that would be a reflector). */
+static void test_duplicate_from_elsewhere(void **st)
+{
+	struct msg req;
+
+	(void)st;
+	establish();
+	CHECK(ike_x_rekey_child(N.p[PA].ike, N.p[PA].out.spi_in) == 0);
+	req = q_take(PB, 0);
+	inject(PB, &req);
+	CHECK(N.q[PA].n == 1);
+	inet_pton(AF_INET, "203.0.113.9", &req.src);
+	req.sport = htons(7777);
+	inject(PB, &req);
+	free(req.p);
+	CHECK(N.q[PA].n == 1); /* nothing sent toward the other address */
+	pump();
+	check_one_pair();
+}
+
 /* Every message delivered twice, from the first IKE_SA_INIT through rekeys. */
 static void test_duplicate_everything(void **st)
 {
@@ -2035,6 +2056,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_retransmit_child_rekey, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_request, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_everything, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicate_from_elsewhere, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_psk_mismatch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_psk_mismatch_a_initiates, setup, teardown),
