@@ -248,10 +248,10 @@ void child_sa_destroy(struct child_sa *c, uint32_t grace_ms)
 	child_unlink(&sa->children, c, 0);
 	sa->n_children--;
 	child_forget(sa, c);
-	/* An IKE rekey moved c here while an exchange on the old IKE SA was
-	 * rekeying it: that exchange still points at c. */
+	/* IKE rekeys moved c here (once or more) while an exchange on an older
+	 * IKE SA was rekeying it: that exchange still points at c. */
 	for (struct ike_sa *o = ike_sa_first_by_peer(ike, sa->peer); o; o = ike_sa_next_by_peer(o))
-		if (o != sa && o->replaced_by == sa)
+		if (o != sa)
 			child_forget(o, c);
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);

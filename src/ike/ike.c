@@ -197,8 +197,12 @@ void ike_tun_sa_up(struct ike_sa *sa)
 
 	if (!t)
 		return;
-	/* Our own attempt lost a simultaneous initiation (task_init_collision). */
-	if (t->sa && t->sa != sa && !t->sa->destroyed && t->sa->initiator && t->sa->state == IKE_SA_CONNECTING)
+	/* Our own attempt lost a simultaneous initiation (task_init_collision).
+	 * Only while it is in IKE_SA_INIT: past that the peer may have
+	 * authenticated it already, and dropping it silently could leave each end
+	 * with the other's SA only. It then completes, a duplicate that works. */
+	if (t->sa && t->sa != sa && !t->sa->destroyed && t->sa->initiator &&
+	    t->sa->state == IKE_SA_CONNECTING && t->sa->cur.kind == T_INIT)
 		ike_sa_destroy(t->sa);
 	t->sa = sa;
 	t->defer_since = 0;

@@ -177,6 +177,7 @@ struct ike_sa {
 	uint16_t ke_group;
 	int init_retries;
 	int half_open;
+	int cookie_ok; /* responder: its IKE_SA_INIT returned our COOKIE */
 	struct ike_id id_l, id_r;
 	int send_ic;             /* put INITIAL_CONTACT in our IKE_AUTH */
 	/* exchanges (xchg.c) */

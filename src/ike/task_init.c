@@ -278,14 +278,15 @@ static int task_init_collision(struct ike *ike, const struct ike_msg *m, uint32_
 	return 0;
 }
 
-/* Half-open responder SAs from one address, counted up to the limit. */
-static unsigned task_init_half_open_from(struct ike *ike, uint32_t peer)
+/* Half-open responder SAs from one address (only those that returned a
+ * COOKIE if verified), counted up to the limit. */
+static unsigned task_init_half_open_from(struct ike *ike, uint32_t peer, int verified)
 {
 	unsigned n = 0;
 
 	for (struct ike_sa *o = ike_sa_first_by_peer(ike, peer); o && n < IKE_HALF_OPEN_PER_PEER;
 	     o = ike_sa_next_by_peer(o))
-		n += !o->destroyed && o->half_open;
+		n += !o->destroyed && o->half_open && (!verified || o->cookie_ok);
 	return n;
 }
 
@@ -310,7 +311,7 @@ void task_init_respond(struct ike *ike, const struct ike_msg *m, uint32_t local,
 	uint8_t pub[DH_MAX_PUB], g[2];
 	uint16_t group;
 	struct ike_pb b;
-	int nrx, rc;
+	int nrx, rc, cookie_ok = 0;
 
 	if (DEBUG_ON(DBG_IKE, peer)) {
 		char plds[256];
@@ -335,13 +336,17 @@ void task_init_respond(struct ike *ike, const struct ike_msg *m, uint32_t local,
 		ike->rx_dropped++;
 		return;
 	}
-	if (ike->half_open >= ike->cookie_threshold) {
+	/* A COOKIE is asked for past the global threshold, and from an address
+	 * that already has IKE_HALF_OPEN_PER_PEER half-open SAs: forged requests
+	 * under its address then cannot lock the real host out. */
+	if (ike->half_open >= ike->cookie_threshold ||
+	    task_init_half_open_from(ike, peer, 0) >= IKE_HALF_OPEN_PER_PEER) {
 		uint8_t c[COOKIE_LEN];
 		/* §2.6: the COOKIE notify must be the first payload. */
 		if (m->n && m->pld[0].type == IKE_PLD_N && !ike_pld_n_parse(m->pld[0].p, m->pld[0].len, &cn) &&
 		    cn.type == N_COOKIE &&
 		    !cookie_check(&ike->cookie, loop_now_ms(), ni, nil, peer, m->spi_i, cn.data, cn.data_len)) {
-			/* valid */
+			cookie_ok = 1;
 		} else {
 			if (cookie_make(&ike->cookie, loop_now_ms(), ni, nil, peer, m->spi_i, c))
 				return;
@@ -363,14 +368,15 @@ void task_init_respond(struct ike *ike, const struct ike_msg *m, uint32_t local,
 		task_init_stateless(ike, m, local, lport, peer, pport, N_INVALID_KE_PAYLOAD, g, 2);
 		return;
 	}
-	if (task_init_half_open_from(ike, peer) >= IKE_HALF_OPEN_PER_PEER) {
-		ike->rx_dropped++; /* one address that answers COOKIEs cannot fill the table */
+	if (cookie_ok && task_init_half_open_from(ike, peer, 1) >= IKE_HALF_OPEN_PER_PEER) {
+		ike->rx_dropped++; /* one host that answers COOKIEs cannot fill the table */
 		return;
 	}
 	if (task_init_collision(ike, m, local, lport, peer, pport))
 		return;
 	if (!(sa = ike_sa_new(ike, 0, local, lport, peer, pport)))
 		return;
+	sa->cookie_ok = cookie_ok;
 	ike_sa_set_spi_r(sa, m->spi_i);
 	sa->alg = sel;
 	memcpy(sa->ni, ni, nil);

@@ -1646,36 +1646,162 @@ static void test_forged_init_keeps_ours(void **st)
 	check_one_pair();
 }
 
-/* One address, even one that would answer COOKIEs, holds at most
- * IKE_HALF_OPEN_PER_PEER half-open SAs; further requests from it are dropped,
- * and other addresses are still answered. */
+/* Requests forged with A's address fill A's quota of half-open SAs
+ * (IKE_HALF_OPEN_PER_PEER) below the global COOKIE threshold; past it B asks
+ * for a COOKIE instead of keeping state, so the forger cannot lock A out: A
+ * returns the COOKIE, which only a host at that address can, and comes up. */
 static void test_half_open_per_peer(void **st)
 {
 	struct ike_counters c0, c1;
-	struct msg req;
+	struct msg req, forged;
 
 	(void)st;
 	peer_start(PA, NULL);
 	timer_run_due(loop_now_ms());
 	CHECK(N.q[PB].n == 1 && m_exch(&N.q[PB].m[0]) == IKE_SA_INIT);
-	req = q_take(PB, 0);
+	req = q_take(PB, 0); /* A's real request, held back */
+	forged = msg_copy(&req);
 	peer_start(PB, NULL);
-	set_global(PB, "crypto ikev2 cookie-challenge 1000\n"); /* no COOKIEs in the way */
+	set_global(PB, "crypto ikev2 cookie-challenge 1000\n"); /* the global threshold is out of the way */
 	ike_x_counters(N.p[PB].ike, &c0);
 	for (int k = 0; k < IKE_HALF_OPEN_PER_PEER + 8; k++) {
-		req.p[1] = (uint8_t)k, req.p[2] = (uint8_t)(k >> 8); /* a fresh SPIi each time */
-		inject(PB, &req);
+		forged.p[1] = (uint8_t)(k + 1), forged.p[2] = 0xee; /* a fresh SPIi each time */
+		inject(PB, &forged);
 	}
+	free(forged.p);
+	q_flush(PA);
 	ike_x_counters(N.p[PB].ike, &c1);
 	CHECK(c1.half_open == IKE_HALF_OPEN_PER_PEER);
-	CHECK(c1.rx_dropped - c0.rx_dropped == 8);
-	inet_pton(AF_INET, "198.51.100.7", &req.src); /* another address */
-	req.p[3] ^= 0x77;
-	inject(PB, &req);
-	ike_x_counters(N.p[PB].ike, &c1);
-	CHECK(c1.half_open == IKE_HALF_OPEN_PER_PEER + 1);
+	CHECK(c1.cookies_sent - c0.cookies_sent == 8 && c1.rx_dropped == c0.rx_dropped);
+	inject(PB, &req); /* the real A: a COOKIE, then its repeat with it is taken */
 	free(req.p);
-	q_flush(PA);
+	ike_x_counters(N.p[PB].ike, &c1);
+	CHECK(c1.cookies_sent - c0.cookies_sent == 9);
+	pump();
+	advance(31000); /* the forged half-open SAs expire */
+	pump();
+	check_one_pair();
+}
+
+/* Each end's outbound CHILD_SA is live inbound at the other end, same keys. */
+static void check_both_ways(void)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct outb *o = &N.p[i].out;
+		const struct inb *in = find_in(&N.p[1 - i], o->spi_out);
+		CHECK(o->set && in != NULL);
+		CHECK(in->enc_len == o->enc_len && !memcmp(in->enc, o->enc, o->enc_len));
+	}
+}
+
+static int drop_auth_to_b;
+static enum hook_act auth_hook(int dst, const struct msg *m, void *arg)
+{
+	(void)arg;
+	if (drop_auth_to_b && dst == PB && m_exch(m) == IKE_AUTH && !m_resp(m))
+		return H_DROP;
+	return H_DELIVER;
+}
+
+static int find_msg(int dst, uint8_t exch, int resp)
+{
+	for (int i = 0; i < N.q[dst].n; i++)
+		if (m_exch(&N.q[dst].m[i]) == exch && !!m_resp(&N.q[dst].m[i]) == resp)
+			return i;
+	return -1;
+}
+
+/* Regression (found by review): A's IKE_AUTH is lost for longer than B waits
+ * for A's half-open SA (3 s), so B initiates too; A answers B and keeps its
+ * own attempt, now in IKE_AUTH; A's retransmitted IKE_AUTH reaches B. Each
+ * end then authenticated the other's SA; when A dropped its own (already
+ * established at B) without a DELETE, each end was left with only the
+ * other's SA and no traffic got through. An attempt past IKE_SA_INIT now
+ * completes: two IKE SAs, and traffic flows both ways. */
+static void test_auth_lost_crossing(void **st)
+{
+	int k;
+
+	(void)st;
+	N.hook = auth_hook;
+	peer_start(PA, NULL);
+	timer_run_due(loop_now_ms());
+	CHECK(N.q[PB].n == 1);
+	peer_start(PB, NULL);
+	CHECK(deliver_pick(PB, HEAD) == 0); /* B answers A's IKE_SA_INIT: half-open */
+	timer_run_due(loop_now_ms());       /* B's tunnel starts and waits for A's SA */
+	drop_auth_to_b = 1;
+	pump(); /* A's IKE_AUTH is lost */
+	usleep(3100000);
+	timer_run_due(loop_now_ms()); /* B stops waiting and initiates; A retransmits */
+	CHECK((k = find_msg(PA, IKE_SA_INIT, 0)) >= 0);
+	deliver_at(PA, k); /* A loses the collision rule: answers, keeps its own */
+	CHECK((k = find_msg(PB, IKE_SA_INIT, 1)) >= 0);
+	deliver_at(PB, k); /* B sends IKE_AUTH for its SA */
+	drop_auth_to_b = 0;
+	if ((k = find_msg(PB, IKE_AUTH, 0)) < 0) {
+		advance(3000);
+		k = find_msg(PB, IKE_AUTH, 0);
+	}
+	CHECK(k >= 0);
+	deliver_at(PB, k); /* A's IKE_AUTH retransmit reaches B */
+	pump();
+	for (int r = 0; r < 10; r++) {
+		advance(30000);
+		pump();
+	}
+	for (int i = 0; i < 2; i++)
+		CHECK(established_sa(i) != NULL);
+	check_both_ways();
+}
+
+static uint64_t o_spi;
+static uint64_t m_spi_i(const struct msg *m)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | m->p[i];
+	return v;
+}
+
+static enum hook_act dbl_hook(int dst, const struct msg *m, void *arg)
+{
+	(void)arg;
+	if (m_spi_i(m) == o_spi && !m_resp(m) &&
+	    ((dst == PA && m_exch(m) == CREATE_CHILD_SA) || (dst == PB && m_exch(m) == INFORMATIONAL)))
+		return H_DROP;
+	return H_DELIVER;
+}
+
+/* Regression (child_sa.c, use after free; found by review): B's rekey of
+ * CHILD_SA c waits on IKE SA O; A rekeys O into N and N into N2 (c moves
+ * along), then rekeys c and deletes it. O still pointed at c. */
+static void test_child_deleted_after_two_ike_rekeys(void **st)
+{
+	struct ike_sa_info a;
+
+	(void)st;
+	establish();
+	CHECK(list_sa(PA, &a, 1) == 1);
+	o_spi = a.spi_i;
+	N.hook = dbl_hook;
+	CHECK(ike_x_rekey_child(N.p[PB].ike, N.p[PB].out.spi_in) == 0); /* on O, never answered */
+	CHECK(ike_x_rekey_ike(N.p[PA].ike, N.p[PB].addr) == 0);       /* O -> N */
+	pump();
+	CHECK(ike_x_rekey_ike(N.p[PA].ike, N.p[PB].addr) == 0); /* N -> N2 */
+	pump();
+	CHECK(ike_x_rekey_child(N.p[PA].ike, N.p[PA].out.spi_in) == 0); /* A rekeys c, deletes it */
+	pump();
+	advance(6100);
+	pump();
+	advance(12000); /* B's O goes */
+	pump();
+	advance(35000);
+	pump();
+	N.hook = NULL;
+	for (int i = 0; i < 2; i++)
+		CHECK(established_sa(i) != NULL);
+	check_both_ways();
 }
 
 /* ---------------- (6) INITIAL_CONTACT ---------------- */
@@ -2051,6 +2177,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_child_sa_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forged_init_keeps_ours, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_half_open_per_peer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_auth_lost_crossing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_child_deleted_after_two_ike_rekeys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_initial_contact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmit_ike_auth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmit_child_rekey, setup, teardown),
