@@ -385,6 +385,7 @@ static void tunnel_update(struct dp_tunnel *t, const struct cfg_tunnel *ct, cons
 int dp_apply(const struct config *cfg)
 {
 	struct dp_tunnel *t, *next;
+	int rc = 0;
 
 	if (!running || !cfg)
 		return -1;
@@ -394,8 +395,10 @@ int dp_apply(const struct config *cfg)
 	for (const struct cfg_tunnel *ct = cfg->tunnels; ct; ct = ct->next) {
 		if (!ct->mode_ipsec_v4)
 			continue;
-		if (!(t = dp_tunnel_find(ct->num)) && !(t = tunnel_create(ct->num)))
+		if (!(t = dp_tunnel_find(ct->num)) && !(t = tunnel_create(ct->num))) {
+			rc = -1; /* logged by tunnel_create */
 			continue;
+		}
 		t->seen = 1;
 		tunnel_update(t, ct, cfg);
 	}
@@ -405,7 +408,7 @@ int dp_apply(const struct config *cfg)
 			tunnel_destroy(t);
 	}
 	route_apply(cfg);
-	return 0;
+	return rc;
 }
 
 /* ---- lifecycle ---- */
