@@ -170,6 +170,15 @@ static void ike_tun_retry(struct timer *tm, void *arg)
 	ike_x_initiate(t->ike, t->num);
 }
 
+/* Try again later, each time twice as late up to TUN_BACKOFF_MAX_MS. */
+static void ike_tun_backoff(struct ike_tun *t)
+{
+	if (!t->backoff_ms)
+		t->backoff_ms = TUN_BACKOFF_FIRST_MS;
+	timer_arm(&t->t_retry, ike_jitter(t->backoff_ms, 10));
+	t->backoff_ms = t->backoff_ms * 2 > TUN_BACKOFF_MAX_MS ? TUN_BACKOFF_MAX_MS : t->backoff_ms * 2;
+}
+
 void ike_tun_sa_gone(struct ike_sa *sa, int retry)
 {
 	struct ike_tun *t = ike_tun_find(sa->ike, sa->pc.tunnel);
@@ -185,10 +194,7 @@ void ike_tun_sa_gone(struct ike_sa *sa, int retry)
 		}
 	if (!retry || t->shutdown)
 		return;
-	if (!t->backoff_ms)
-		t->backoff_ms = TUN_BACKOFF_FIRST_MS;
-	timer_arm(&t->t_retry, ike_jitter(t->backoff_ms, 10));
-	t->backoff_ms = t->backoff_ms * 2 > TUN_BACKOFF_MAX_MS ? TUN_BACKOFF_MAX_MS : t->backoff_ms * 2;
+	ike_tun_backoff(t);
 }
 
 void ike_tun_sa_up(struct ike_sa *sa)
@@ -332,6 +338,10 @@ static int ike_load_profiles(struct ike *ike, const struct config *cfg)
 	ike->n_props = np;
 	ike->natka_ms = cfg->ikev2_nat_keepalive * 1000u;
 	ike->cookie_threshold = cfg->ikev2_cookie_challenge ? cfg->ikev2_cookie_challenge : IKE_COOKIE_THRESHOLD;
+	/* Lowered limits refuse new SAs only; the SAs already there stay. */
+	ike->max_sa = cfg->ikev2_max_sa;
+	ike->max_nego_in = cfg->ikev2_max_nego_in;
+	ike->max_nego_out = cfg->ikev2_max_nego_out;
 	for (struct ike_sa *sa = ike->all; sa; sa = sa->all_next)
 		if (!sa->destroyed && sa->state == IKE_SA_ESTABLISHED)
 			task_natka_arm(sa); /* started, stopped or re-timed */
@@ -463,8 +473,13 @@ int ike_x_initiate(struct ike *ike, unsigned num)
 	t->defer_since = 0;
 	if (!(local = ike_tun_local(t)))
 		return -1;
+	if (!ike_sa_admit(ike, 0, t->dst)) {
+		ike_tun_backoff(t);
+		return -1;
+	}
 	if (!(sa = ike_sa_new(ike, 1, local, 500, t->dst, 500)))
 		return -1;
+	ike_sa_nego_out(sa);
 	ike_peercfg_from_tun(ike, t, local, &sa->pc);
 	sa->have_pc = 1;
 	sa->send_ic = !t->contacted || t->force_ic;
@@ -664,7 +679,10 @@ void ike_x_counters(const struct ike *ike, struct ike_counters *c)
 	c->rx = ike->rx, c->tx = ike->tx, c->rx_bad = ike->rx_bad, c->rx_dropped = ike->rx_dropped;
 	c->retransmits = ike->retransmits, c->cookies_sent = ike->cookies_sent;
 	c->natka_sent = ike->natka_sent;
-	c->half_open = ike->half_open;
+	c->half_open = ike->half_open, c->nego_out = ike->nego_out;
+	c->max_sa = ike->max_sa, c->max_nego_in = ike->max_nego_in, c->max_nego_out = ike->max_nego_out;
+	c->rej_sa_limit = ike->rej_sa_limit, c->rej_nego_in = ike->rej_nego_in;
+	c->rej_out = ike->rej_out;
 	c->n_sa = ike->n_sa, c->n_child = ike->n_child;
 }
 

@@ -177,6 +177,7 @@ struct ike_sa {
 	uint16_t ke_group;
 	int init_retries;
 	int half_open;
+	int nego_out;  /* initiator, counted in ike->nego_out until it is up or gone */
 	int cookie_ok; /* responder: its IKE_SA_INIT returned our COOKIE */
 	struct ike_id id_l, id_r;
 	int send_ic;             /* put INITIAL_CONTACT in our IKE_AUTH */
@@ -238,11 +239,15 @@ struct ike {
 	size_t csize, n_child;
 	struct child_sa **h_child;
 	struct ike_sa *all;
-	unsigned half_open, cookie_threshold;
+	unsigned half_open, cookie_threshold, nego_out;
+	uint32_t max_sa, max_nego_in, max_nego_out; /* crypto ikev2 limit (0: none) */
+	uint64_t limit_log_ms;
+	uint32_t limit_log_suppressed;
 	struct cookie_gen cookie;
 	unsigned drop_deletes;
 	/* counters */
 	uint64_t rx, tx, rx_bad, rx_dropped, retransmits, cookies_sent;
+	uint64_t rej_sa_limit, rej_nego_in, rej_out;
 };
 
 /* ike.c */
@@ -261,6 +266,10 @@ void ike_peercfg_from_prof(struct ike *ike, const struct ike_prof *p, uint32_t l
 /* ike_sa.c */
 struct ike_sa *ike_sa_new(struct ike *ike, int initiator, uint32_t local, uint16_t lport,
 			  uint32_t peer, uint16_t pport);
+/* crypto ikev2 limit: may a new IKE SA (incoming: from an IKE_SA_INIT; else
+ * one we initiate) be created now? Counts and logs a refusal. */
+int ike_sa_admit(struct ike *ike, int incoming, uint32_t peer);
+void ike_sa_nego_out(struct ike_sa *sa);
 void ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state st);
 void ike_sa_destroy(struct ike_sa *sa);
 /* Setup failed at stage ("IKE_SA_INIT", "IKE_AUTH"): log, count, retry the tunnel later, destroy. */

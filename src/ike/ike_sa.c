@@ -194,6 +194,57 @@ void ike_sa_set_spi_r(struct ike_sa *sa, uint64_t spi_i)
 	ike_sa_hash_add(sa->ike, sa);
 }
 
+void ike_sa_nego_out(struct ike_sa *sa)
+{
+	sa->nego_out = 1;
+	sa->ike->nego_out++;
+}
+
+static void ike_sa_nego_done(struct ike_sa *sa)
+{
+	if (sa->nego_out) {
+		sa->nego_out = 0;
+		sa->ike->nego_out--;
+	}
+}
+
+#define IKE_LIMIT_LOG_MS 10000
+
+int ike_sa_admit(struct ike *ike, int incoming, uint32_t peer)
+{
+	const uint8_t *a = (const uint8_t *)&peer;
+	const char *what;
+	uint32_t lim;
+	uint64_t now = loop_now_ms();
+
+	if (ike->max_sa && ike->n_sa >= ike->max_sa) {
+		what = "max-sa", lim = ike->max_sa;
+		incoming ? ike->rej_sa_limit++ : ike->rej_out++;
+	} else if (incoming && ike->max_nego_in && ike->half_open >= ike->max_nego_in) {
+		what = "max-in-negotiation-sa incoming", lim = ike->max_nego_in;
+		ike->rej_nego_in++;
+	} else if (!incoming && ike->max_nego_out && ike->nego_out >= ike->max_nego_out) {
+		what = "max-in-negotiation-sa outgoing", lim = ike->max_nego_out;
+		ike->rej_out++;
+	} else {
+		return 1;
+	}
+	/* A flood would hit this per packet: one line per interval, with a count. */
+	if (ike->limit_log_ms && now - ike->limit_log_ms < IKE_LIMIT_LOG_MS) {
+		ike->limit_log_suppressed++;
+		return 0;
+	}
+	char more[64] = "";
+	if (ike->limit_log_suppressed)
+		snprintf(more, sizeof(more), " (and %u more since the last message)", ike->limit_log_suppressed);
+	log_ios(LOG_SEV_NOTICE, "IKEV2", "SA_REJECTED_LIMIT_REACHED",
+		"%s IKE SA %s %u.%u.%u.%u refused: crypto ikev2 limit %s %u reached%s",
+		incoming ? "Incoming" : "Outgoing", incoming ? "from" : "to", a[0], a[1], a[2], a[3], what, lim, more);
+	ike->limit_log_ms = now ? now : 1;
+	ike->limit_log_suppressed = 0;
+	return 0;
+}
+
 const char *ike_sa_state_name(enum ike_sa_state s)
 {
 	static const char *n[] = {"CREATED", "CONNECTING", "ESTABLISHED", "REKEYING",
@@ -241,6 +292,8 @@ void ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state st)
 	    ike_sa_state_name(st));
 	flightrec_record(sa->peer, FR_IKE_STATE, sa->state, st, sa->spi_i);
 	sa->state = st;
+	if (st != IKE_SA_CONNECTING)
+		ike_sa_nego_done(sa);
 }
 
 int ike_nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
@@ -364,6 +417,7 @@ void ike_sa_destroy(struct ike_sa *sa)
 		ike_sa_destroy(sa->x_new);
 	ike_sa_hash_del(ike, sa);
 	ike_tun_sa_gone(sa, 0);
+	ike_sa_nego_done(sa);
 	ike->n_sa--;
 	sa->destroyed = 1;
 	timer_init(&sa->t_expire, ike_sa_timer_free, sa);

@@ -196,9 +196,18 @@ static int cmd_sockets(struct exec_ctx *ctx, int argc, char **argv, struct out *
 	return 0;
 }
 
+static const char *limit_str(uint32_t n, char *buf)
+{
+	if (!n)
+		return "none";
+	snprintf(buf, 12, "%u", n);
+	return buf;
+}
+
 static int cmd_stats(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 {
 	struct ike_counters c;
+	char l[3][12];
 	(void)ctx, (void)argc, (void)argv;
 
 	if (!ike_default())
@@ -210,6 +219,12 @@ static int cmd_stats(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 		   (unsigned long long)c.rx_dropped, (unsigned long long)c.retransmits,
 		   (unsigned long long)c.cookies_sent);
 	out_printf(o, "NAT keepalives sent: %llu\n", (unsigned long long)c.natka_sent);
+	out_printf(o, "Max IKEv2 SAs: %s        Max in nego(in/out): %s/%s\n", limit_str(c.max_sa, l[0]),
+		   limit_str(c.max_nego_in, l[1]), limit_str(c.max_nego_out, l[2]));
+	out_printf(o, "In negotiation: incoming %u, outgoing %u\n", c.half_open, c.nego_out);
+	out_printf(o, "Refused by crypto ikev2 limit: SA limit %llu, in-negotiation incoming %llu, outgoing %llu\n",
+		   (unsigned long long)c.rej_sa_limit, (unsigned long long)c.rej_nego_in,
+		   (unsigned long long)c.rej_out);
 	return 0;
 }
 

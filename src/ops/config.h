@@ -193,6 +193,8 @@ struct config {
 	int has_keepalive;
 	uint32_t ikev2_nat_keepalive; /* crypto ikev2 nat keepalive SECONDS (0: off) */
 	uint32_t ikev2_cookie_challenge; /* half-open SAs before COOKIE, 1..1000, default 64 */
+	uint32_t ikev2_max_sa;           /* crypto ikev2 limit max-sa (0: none) */
+	uint32_t ikev2_max_nego_in, ikev2_max_nego_out; /* ... max-in-negotiation-sa (0: none) */
 	uint32_t keepalive_sec, keepalive_retry; /* retry default 2 */
 	enum cfg_dpd_mode keepalive_mode;        /* default on-demand */
 	uint32_t sa_idle_time;                   /* 0 = off */

@@ -5,6 +5,7 @@
 #include "ops/config_parse.h"
 #include "ops/config_util.h"
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,10 +214,40 @@ static int crypto_ikev2_cookie(struct cfgp *p)
 	return 0;
 }
 
+/* crypto ikev2 limit max-sa N | max-in-negotiation-sa N [incoming|outgoing]:
+ * caps on all IKE SAs and on those still negotiating (no direction: both).
+ * The no forms lift the cap and may repeat the number, as IOS allows. */
+static int crypto_ikev2_limit(struct cfgp *p)
+{
+	static const char *const kws[] = { "max-sa", "max-in-negotiation-sa", NULL };
+	static const char *const dirs[] = { "incoming", "outgoing", NULL };
+	uint32_t n = 0, max;
+	int k, d = -1;
+	if (cfgp_kw(p, kws, &k))
+		return -1;
+	max = k == 0 ? CFG_IKE_MAX_SA_MAX : CFG_IKE_MAX_NEGO_MAX;
+	if ((!p->neg || (cfgp_more(p) && isdigit((unsigned char)p->ln->w[p->pos].s[0]))) &&
+	    cfgp_u32(p, "number of SAs", 1, max, &n))
+		return -1;
+	if (p->neg)
+		n = 0;
+	if (k == 1 && cfgp_more(p) && cfgp_kw(p, dirs, &d))
+		return -1;
+	if (cfgp_eol(p))
+		return -1;
+	if (k == 0)
+		p->c->ikev2_max_sa = n;
+	if (k == 1 && d != 1)
+		p->c->ikev2_max_nego_in = n;
+	if (k == 1 && d != 0)
+		p->c->ikev2_max_nego_out = n;
+	return 0;
+}
+
 static int crypto_ikev2(struct cfgp *p)
 {
 	static const char *const kws[] = { "keyring", "policy", "profile", "proposal", "nat",
-					   "cookie-challenge", NULL };
+					   "cookie-challenge", "limit", NULL };
 	char name[CFG_NAME_MAX];
 	int k, col;
 	if (cfgp_kw(p, kws, &k))
@@ -225,6 +256,8 @@ static int crypto_ikev2(struct cfgp *p)
 		return crypto_ikev2_nat(p);
 	if (k == 5)
 		return crypto_ikev2_cookie(p);
+	if (k == 6)
+		return crypto_ikev2_limit(p);
 	col = cfgp_col(p);
 	if (cfgp_name(p, "name", name, sizeof(name)) || cfgp_eol(p))
 		return -1;

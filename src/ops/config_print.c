@@ -198,6 +198,18 @@ static void print_crypto_globals(const struct config *c, struct out *o)
 		out_printf(o, "crypto ikev2 cookie-challenge %u\n", c->ikev2_cookie_challenge);
 		any = 1;
 	}
+	if (c->ikev2_max_sa) {
+		out_printf(o, "crypto ikev2 limit max-sa %u\n", c->ikev2_max_sa);
+		any = 1;
+	}
+	if (c->ikev2_max_nego_in) {
+		out_printf(o, "crypto ikev2 limit max-in-negotiation-sa %u incoming\n", c->ikev2_max_nego_in);
+		any = 1;
+	}
+	if (c->ikev2_max_nego_out) {
+		out_printf(o, "crypto ikev2 limit max-in-negotiation-sa %u outgoing\n", c->ikev2_max_nego_out);
+		any = 1;
+	}
 	if (c->has_keepalive) {
 		out_printf(o, "crypto isakmp keepalive %u %u%s\n", c->keepalive_sec, c->keepalive_retry,
 			   c->keepalive_mode == CFG_DPD_PERIODIC ? " periodic" : "");

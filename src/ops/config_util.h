@@ -21,6 +21,8 @@
 #define CFG_DEFAULT_INV_SPI_LOG_INTERVAL 60
 #define CFG_DEFAULT_KEEPALIVE_RETRY 2
 #define CFG_DEFAULT_COOKIE_CHALLENGE 64
+#define CFG_IKE_MAX_SA_MAX 1000000 /* crypto ikev2 limit max-sa */
+#define CFG_IKE_MAX_NEGO_MAX 8192  /* the engine's own cap on half-open SAs */
 #define CFG_DEFAULT_SNMP_MANAGER_PORT 162
 #define CFG_DEFAULT_EEM_MAXRUN 20
 

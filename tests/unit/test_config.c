@@ -252,6 +252,8 @@ static const char everything[] =
 	"crypto isakmp keepalive 10 60 periodic\n"
 	"crypto ikev2 nat keepalive 20\n"
 	"crypto ikev2 cookie-challenge 1000\n"
+	"crypto ikev2 limit max-sa 5000\n"
+	"crypto ikev2 limit max-in-negotiation-sa 100\n"
 	"crypto ipsec security-association lifetime seconds 7200\n"
 	"crypto ipsec security-association lifetime kilobytes 4294967295\n"
 	"crypto ipsec security-association idle-time 86400\n"
@@ -302,6 +304,9 @@ static void test_print_everything(void **state)
 		"crypto isakmp keepalive 10 60 periodic\n",
 		"crypto ikev2 nat keepalive 20\n",
 		"crypto ikev2 cookie-challenge 1000\n",
+		"crypto ikev2 limit max-sa 5000\n",
+		"crypto ikev2 limit max-in-negotiation-sa 100 incoming\n",
+		"crypto ikev2 limit max-in-negotiation-sa 100 outgoing\n",
 		" description Link to  site B \"quoted\"\n",
 		"interface Tunnel8\n",
 		"ip route 10.8.0.0 255.255.0.0 Tunnel7\n",
@@ -405,6 +410,11 @@ static void test_no_forms_global(void **state)
 		     "crypto ikev2 nat keepalive 20\nno crypto ikev2 nat keepalive\n"
 		     "crypto ikev2 cookie-challenge 5\nno crypto ikev2 cookie-challenge\n"
 		     "crypto ikev2 cookie-challenge 64\n"
+		     "crypto ikev2 limit max-sa 10\nno crypto ikev2 limit max-sa 10\n"
+		     "crypto ikev2 limit max-sa 20\nno crypto ikev2 limit max-sa\n"
+		     "crypto ikev2 limit max-in-negotiation-sa 5\n"
+		     "no crypto ikev2 limit max-in-negotiation-sa incoming\n"
+		     "no crypto ikev2 limit max-in-negotiation-sa 5 outgoing\n"
 		     "crypto ipsec security-association idle-time 300\n"
 		     "no crypto ipsec security-association idle-time\n"
 		     "crypto ipsec security-association lifetime seconds 300\n"
@@ -622,6 +632,18 @@ static const struct bad bad_cases[] = {
 	  "t.conf:1:31: % Incomplete command: expected half-open SAs" },
 	{ "crypto ikev2 cookie-challenge 10 20\n",
 	  "t.conf:1:34: % Invalid input \"20\": expected end of line" },
+	{ "crypto ikev2 limit max-sa 0\n",
+	  "t.conf:1:27: % Invalid input \"0\": expected number of SAs (1-1000000)" },
+	{ "crypto ikev2 limit max-in-negotiation-sa 8193\n",
+	  "t.conf:1:42: % Invalid input \"8193\": expected number of SAs (1-8192)" },
+	{ "crypto ikev2 limit max-in-negotiation-sa 5 sideways\n",
+	  "t.conf:1:44: % Invalid input \"sideways\": expected one of: incoming, outgoing" },
+	{ "crypto ikev2 limit max-sa 5 incoming\n",
+	  "t.conf:1:29: % Invalid input \"incoming\": expected end of line" },
+	{ "crypto ikev2 limit\n",
+	  "t.conf:1:20: % Incomplete command: expected one of: max-sa, max-in-negotiation-sa" },
+	{ "crypto ikev2 limit max-sa\n",
+	  "t.conf:1:27: % Incomplete command: expected number of SAs" },
 	{ "crypto isakmp keepalive 5\n",
 	  "t.conf:1:25: % Invalid input \"5\": expected keepalive seconds (10-3600)" },
 	{ "crypto isakmp keepalive 60 2 sometimes\n",

@@ -1526,6 +1526,111 @@ static void test_cookie_challenge(void **st)
 	CHECK(c.half_open == 0 && c.cookies_sent == 1);
 }
 
+/* ---------------- crypto ikev2 limit ---------------- */
+
+/* `max-sa 1` at B with A's IKE SA up: another IKE_SA_INIT is dropped
+ * unanswered and counted; `no crypto ikev2 limit max-sa` lets its
+ * retransmission through. */
+static void test_limit_max_sa(void **st)
+{
+	struct ike_counters c;
+	struct msg extra;
+
+	(void)st;
+	peer_start(PA, NULL);
+	timer_run_due(loop_now_ms());
+	CHECK(N.q[PB].n == 1 && m_exch(&N.q[PB].m[0]) == IKE_SA_INIT);
+	extra = msg_copy(&N.q[PB].m[0]);
+	extra.p[0] ^= 0x5a; /* another initiator SPI */
+	peer_start(PB, NULL);
+	set_global(PB, "crypto ikev2 limit max-sa 1\n");
+	pump();
+	check_one_pair();
+	inject(PB, &extra);
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(N.q[PA].n == 0 && c.n_sa == 1 && c.half_open == 0);
+	CHECK(c.rej_sa_limit == 1 && c.max_sa == 1);
+	set_global(PB, "no crypto ikev2 limit max-sa\n");
+	inject(PB, &extra);
+	free(extra.p);
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(N.q[PA].n == 1 && c.half_open == 1 && c.rej_sa_limit == 1 && c.max_sa == 0);
+}
+
+/* `max-in-negotiation-sa 1 incoming` at B with a stale half-open SA: A's
+ * request gets a COOKIE (forged sources must not take the slot when it
+ * frees), its cookie'd request is refused, and once the stale SA expires A's
+ * retransmission gets through. */
+static void test_limit_in_negotiation(void **st)
+{
+	struct ike_counters c;
+	struct msg stale;
+
+	(void)st;
+	peer_start(PA, NULL);
+	timer_run_due(loop_now_ms());
+	CHECK(N.q[PB].n == 1);
+	peer_start(PB, NULL);
+	set_global(PB, "crypto ikev2 limit max-in-negotiation-sa 1 incoming\n");
+	stale = msg_copy(&N.q[PB].m[0]);
+	stale.p[0] ^= 0x5a;
+	inject(PB, &stale);
+	free(stale.p);
+	q_flush(PA);
+	CHECK(deliver_pick(PB, HEAD) == 0);
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.half_open == 1 && c.cookies_sent == 1 && c.rej_nego_in == 0);
+	CHECK(deliver_pick(PA, HEAD) == 0); /* A repeats its request with the COOKIE */
+	CHECK(deliver_pick(PB, HEAD) == 0);
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.half_open == 1 && c.rej_nego_in == 1 && N.q[PA].n == 0);
+	CHECK(c.max_nego_in == 1 && c.max_nego_out == 0);
+	advance(31000);
+	pump();
+	check_one_pair();
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.half_open == 0 && c.rej_nego_in == 1);
+}
+
+/* `max-sa 1` at A, held by a half-open SA a third host started: A's own
+ * initiation waits (counted, nothing sent) and its retry brings the tunnel
+ * up once that SA expires. While A negotiates, its SA counts as outgoing. */
+static void test_limit_outgoing(void **st)
+{
+	struct ike_counters c;
+	struct msg foreign;
+
+	(void)st;
+	peer_start(PA, NULL);
+	timer_run_due(loop_now_ms());
+	CHECK(N.q[PB].n == 1);
+	foreign = msg_copy(&N.q[PB].m[0]); /* A's request, as if from 198.51.100.119 */
+	foreign.p[0] ^= 0x5a;
+	foreign.src = htonl(0xc6336477);
+	foreign.dst = N.p[PA].addr;
+	q_flush(PB);
+	peer_stop(PA);
+	peer_start(PA, NULL);
+	set_global(PA, "crypto ikev2 limit max-sa 1\n");
+	inject(PA, &foreign); /* A answers it: one half-open SA at A */
+	free(foreign.p);
+	q_flush(PB);
+	N.p[PA].anomalies = 0; /* that answer went to the third host */
+	timer_run_due(loop_now_ms());
+	ike_x_counters(N.p[PA].ike, &c);
+	CHECK(N.q[PB].n == 0 && c.n_sa == 1 && c.rej_out >= 1 && c.nego_out == 0);
+	advance(31000); /* the half-open SA expires */
+	advance(200000); /* A's retry: advance() stretched its 2 s back-off to 158 s */
+	CHECK(N.q[PB].n >= 1);
+	ike_x_counters(N.p[PA].ike, &c);
+	CHECK(c.nego_out == 1 && c.n_sa == 1);
+	peer_start(PB, NULL);
+	pump();
+	check_one_pair();
+	ike_x_counters(N.p[PA].ike, &c);
+	CHECK(c.nego_out == 0 && c.n_sa == 1);
+}
+
 /* ---------------- peer abuse (found by review) ---------------- */
 
 static struct ike_sa *established_sa(int i)
@@ -2172,6 +2277,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rekey_ike_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_spi, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cookie_challenge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_limit_max_sa, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_limit_in_negotiation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_limit_outgoing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_child_deleted_after_ike_rekey, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_spi_zero, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_child_sa_limit, setup, teardown),
