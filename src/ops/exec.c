@@ -394,16 +394,18 @@ static int apply_pipe(struct out *cur, const char *stage, const char *full, int 
 	return 0;
 }
 
-/* The first '|' outside double quotes, or NULL. */
-static const char *pipe_find(const char *s)
+/* The first '|' outside double quotes, or NULL. After the first one, a '|'
+ * starts another stage only after a blank: "include ip|interface" is one
+ * regex with an alternation, as on IOS, and "include ip | include x" two. */
+static const char *pipe_find(const char *s, int after_blank)
 {
 	int q = 0;
 
-	for (; *s; s++) {
-		if (*s == '"')
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
 			q = !q;
-		else if (*s == '|' && !q)
-			return s;
+		else if (*p == '|' && !q && (!after_blank || (p > s && (p[-1] == ' ' || p[-1] == '\t'))))
+			return p;
 	}
 	return NULL;
 }
@@ -421,7 +423,7 @@ int exec_run(struct exec_ctx *ctx, const char *line, struct out *out)
 		out_printf(out, "%% Command line too long\n");
 		return 1;
 	}
-	pipe = pipe_find(line); /* the first '|' outside quotes starts the pipes */
+	pipe = pipe_find(line, 0); /* the first '|' outside quotes starts the pipes */
 	size_t clen = pipe ? (size_t)(pipe - line) : strlen(line);
 	memcpy(cmdpart, line, clen);
 	cmdpart[clen] = '\0';
@@ -449,7 +451,7 @@ int exec_run(struct exec_ctx *ctx, const char *line, struct out *out)
 	rc = m.cmd->fn(ctx, m.ncanon, m.canon, &res);
 	/* Pipes apply to the command's output, one stage after another. */
 	while (pipe && rc == 0) {
-		const char *next = pipe_find(pipe + 1);
+		const char *next = pipe_find(pipe + 1, 1);
 		char stage[EXEC_LINE_MAX];
 		size_t sl = next ? (size_t)(next - pipe - 1) : strlen(pipe + 1);
 		memcpy(stage, pipe + 1, sl);

@@ -135,6 +135,13 @@ static void test_pipes(void **s)
 	assert_int_equal(run("show run | tee disk0:t2.txt", &o), 0);
 	assert_int_equal(run("show run | include line | exclude two", &o), 0);
 	assert_string_equal(o.buf, "line one\n");
+	/* A '|' without a blank before it is the regex's alternation, as on IOS. */
+	assert_int_equal(run("show run | include one|third", &o), 0);
+	assert_string_equal(o.buf, "line one\nthird\n");
+	assert_int_equal(run("show run | include one|third | exclude ^t", &o), 0);
+	assert_string_equal(o.buf, "line one\n");
+	assert_int_equal(run("show run | exclude one|b", &o), 0); /* "b" is not a stage (begin) */
+	assert_string_equal(o.buf, "line two show running-config\nthird\n");
 	/* Paths cannot escape the data directory. */
 	assert_int_equal(run("show run | append disk0:../escape", &o), 1);
 	assert_int_equal(run("show run | redirect /etc/passwd", &o), 1);
