@@ -394,17 +394,37 @@ static int apply_pipe(struct out *cur, const char *stage, const char *full, int 
 	return 0;
 }
 
-/* The first '|' outside double quotes, or NULL. After the first one, a '|'
- * starts another stage only after a blank: "include ip|interface" is one
- * regex with an alternation, as on IOS, and "include ip | include x" two. */
-static const char *pipe_find(const char *s, int after_blank)
+/* After the first '|', another starts a new stage only with a blank on
+ * either side and a pipe keyword after it: "include ip|interface" and
+ * "include ^crypto |^ip" are one regex each, as on IOS, and
+ * "include a | exclude b" is two stages. */
+static int stage_starts(const char *s, const char *p)
+{
+	const char *w = p + 1;
+	char kw[16];
+	size_t n = 0;
+	enum pipe_kind k;
+	int blank = (p > s && (p[-1] == ' ' || p[-1] == '\t')) || *w == ' ' || *w == '\t';
+
+	while (*w == ' ' || *w == '\t')
+		w++;
+	while (w[n] && w[n] != ' ' && w[n] != '\t' && n < sizeof(kw) - 1) {
+		kw[n] = w[n];
+		n++;
+	}
+	kw[n] = '\0';
+	return blank && n && pipe_kind(kw, &k) != -1;
+}
+
+/* The first '|' outside double quotes (in_pipe: that starts a stage), or NULL. */
+static const char *pipe_find(const char *s, int in_pipe)
 {
 	int q = 0;
 
 	for (const char *p = s; *p; p++) {
 		if (*p == '"')
 			q = !q;
-		else if (*p == '|' && !q && (!after_blank || (p > s && (p[-1] == ' ' || p[-1] == '\t'))))
+		else if (*p == '|' && !q && (!in_pipe || stage_starts(s, p)))
 			return p;
 	}
 	return NULL;
@@ -455,6 +475,8 @@ int exec_run(struct exec_ctx *ctx, const char *line, struct out *out)
 		char stage[EXEC_LINE_MAX];
 		size_t sl = next ? (size_t)(next - pipe - 1) : strlen(pipe + 1);
 		memcpy(stage, pipe + 1, sl);
+		while (sl && (stage[sl - 1] == ' ' || stage[sl - 1] == '\t'))
+			sl--; /* the blank before the next '|' is not part of the regex */
 		stage[sl] = '\0';
 		rc = apply_pipe(&res, stage, line, (int)(pipe + 1 - line), out);
 		if (rc) {

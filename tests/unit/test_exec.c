@@ -142,6 +142,12 @@ static void test_pipes(void **s)
 	assert_string_equal(o.buf, "line one\n");
 	assert_int_equal(run("show run | exclude one|b", &o), 0); /* "b" is not a stage (begin) */
 	assert_string_equal(o.buf, "line two show running-config\nthird\n");
+	assert_int_equal(run("show run | include ^x |^th", &o), 0); /* "^th" is no keyword */
+	assert_string_equal(o.buf, "third\n");
+	assert_int_equal(run("show run | include two | exclude xyz", &o), 0); /* no blank kept */
+	assert_string_equal(o.buf, "line two show running-config\n");
+	assert_int_equal(run("show run | include one|two |exclude show", &o), 0);
+	assert_string_equal(o.buf, "line one\n");
 	/* Paths cannot escape the data directory. */
 	assert_int_equal(run("show run | append disk0:../escape", &o), 1);
 	assert_int_equal(run("show run | redirect /etc/passwd", &o), 1);
