@@ -338,7 +338,15 @@ static int ike_load_profiles(struct ike *ike, const struct config *cfg)
 	ike->n_props = np;
 	ike->natka_ms = cfg->ikev2_nat_keepalive * 1000u;
 	ike->cookie_threshold = cfg->ikev2_cookie_challenge ? cfg->ikev2_cookie_challenge : IKE_COOKIE_THRESHOLD;
-	/* Lowered limits refuse new SAs only; the SAs already there stay. */
+	/* Lowered limits refuse new SAs only; the SAs already there stay. Changed
+	 * ones let the tunnels a limit held back try again now, not after their
+	 * back-off. */
+	if (ike->max_sa != cfg->ikev2_max_sa || ike->max_nego_out != cfg->ikev2_max_nego_out)
+		for (int i = 0; i < ike->n_tun; i++)
+			if (!ike->tun[i]->sa && !ike->tun[i]->shutdown && timer_armed(&ike->tun[i]->t_retry)) {
+				ike->tun[i]->backoff_ms = 0;
+				timer_arm(&ike->tun[i]->t_retry, 0);
+			}
 	ike->max_sa = cfg->ikev2_max_sa;
 	ike->max_nego_in = cfg->ikev2_max_nego_in;
 	ike->max_nego_out = cfg->ikev2_max_nego_out;
@@ -473,7 +481,7 @@ int ike_x_initiate(struct ike *ike, unsigned num)
 	t->defer_since = 0;
 	if (!(local = ike_tun_local(t)))
 		return -1;
-	if (!ike_sa_admit(ike, 0, t->dst)) {
+	if (!ike_sa_admit(ike, 0, 0, t->dst)) {
 		ike_tun_backoff(t);
 		return -1;
 	}

@@ -179,6 +179,8 @@ struct ike_sa {
 	int half_open;
 	int nego_out;  /* initiator, counted in ike->nego_out until it is up or gone */
 	int cookie_ok; /* responder: its IKE_SA_INIT returned our COOKIE */
+	int unver;     /* in ike->unver: half-open, never returned a COOKIE */
+	struct ike_sa *unver_prev, *unver_next;
 	struct ike_id id_l, id_r;
 	int send_ic;             /* put INITIAL_CONTACT in our IKE_AUTH */
 	/* exchanges (xchg.c) */
@@ -241,6 +243,7 @@ struct ike {
 	struct ike_sa *all;
 	unsigned half_open, cookie_threshold, nego_out;
 	uint32_t max_sa, max_nego_in, max_nego_out; /* crypto ikev2 limit (0: none) */
+	struct ike_sa *unver_head, *unver_tail;      /* oldest first: first to give way */
 	uint64_t limit_log_ms;
 	uint32_t limit_log_suppressed;
 	struct cookie_gen cookie;
@@ -266,10 +269,15 @@ void ike_peercfg_from_prof(struct ike *ike, const struct ike_prof *p, uint32_t l
 /* ike_sa.c */
 struct ike_sa *ike_sa_new(struct ike *ike, int initiator, uint32_t local, uint16_t lport,
 			  uint32_t peer, uint16_t pport);
-/* crypto ikev2 limit: may a new IKE SA (incoming: from an IKE_SA_INIT; else
- * one we initiate) be created now? Counts and logs a refusal. */
-int ike_sa_admit(struct ike *ike, int incoming, uint32_t peer);
+/* crypto ikev2 limit: may a new IKE SA (incoming: from an IKE_SA_INIT,
+ * verified: one that returned our COOKIE; else one we initiate) be created
+ * now? May evict an unverified half-open SA to make room. Counts and logs a
+ * refusal. */
+int ike_sa_admit(struct ike *ike, int incoming, int verified, uint32_t peer);
+/* An incoming request would meet a limit: ask for a COOKIE first. */
+int ike_sa_at_limit(const struct ike *ike);
 void ike_sa_nego_out(struct ike_sa *sa);
+void ike_sa_unver_del(struct ike_sa *sa);
 void ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state st);
 void ike_sa_destroy(struct ike_sa *sa);
 /* Setup failed at stage ("IKE_SA_INIT", "IKE_AUTH"): log, count, retry the tunnel later, destroy. */

@@ -69,10 +69,45 @@ static void ike_sa_hash_del(struct ike *ike, struct ike_sa *sa)
 		      offsetof(struct ike_sa, h_peer_next));
 }
 
+/* Responder half-open SAs that never returned a COOKIE, oldest first: the
+ * ones that give way when a limit is met (ike_sa_admit). */
+static void ike_sa_unver_add(struct ike_sa *sa)
+{
+	struct ike *ike = sa->ike;
+
+	sa->unver = 1;
+	sa->unver_next = NULL;
+	sa->unver_prev = ike->unver_tail;
+	if (ike->unver_tail)
+		ike->unver_tail->unver_next = sa;
+	else
+		ike->unver_head = sa;
+	ike->unver_tail = sa;
+}
+
+void ike_sa_unver_del(struct ike_sa *sa)
+{
+	struct ike *ike = sa->ike;
+
+	if (!sa->unver)
+		return;
+	if (sa->unver_prev)
+		sa->unver_prev->unver_next = sa->unver_next;
+	else
+		ike->unver_head = sa->unver_next;
+	if (sa->unver_next)
+		sa->unver_next->unver_prev = sa->unver_prev;
+	else
+		ike->unver_tail = sa->unver_prev;
+	sa->unver = 0;
+	sa->unver_prev = sa->unver_next = NULL;
+}
+
 void ike_sa_unhash_init(struct ike_sa *sa)
 {
 	struct ike *ike = sa->ike;
 	if (!sa->initiator && sa->half_open) {
+		ike_sa_unver_del(sa);
 		ike_sa_unlink(&ike->h_init[h_init(sa->peer, sa->spi_i, ike->hsize)], sa,
 			      offsetof(struct ike_sa, h_init_next));
 		sa->half_open = 0;
@@ -191,6 +226,8 @@ void ike_sa_set_spi_r(struct ike_sa *sa, uint64_t spi_i)
 	sa->spi_r = ike_sa_rand_spi(sa->ike);
 	sa->half_open = 1;
 	sa->ike->half_open++;
+	if (!sa->cookie_ok)
+		ike_sa_unver_add(sa);
 	ike_sa_hash_add(sa->ike, sa);
 }
 
@@ -210,25 +247,56 @@ static void ike_sa_nego_done(struct ike_sa *sa)
 
 #define IKE_LIMIT_LOG_MS 10000
 
-int ike_sa_admit(struct ike *ike, int incoming, uint32_t peer)
+int ike_sa_at_limit(const struct ike *ike)
+{
+	return (ike->max_sa && ike->n_sa >= ike->max_sa) ||
+	       (ike->max_nego_in && ike->half_open >= ike->max_nego_in);
+}
+
+/* The peer already has an IKE SA here that is more than an unanswered
+ * request: it rebooted (its new SA replaces the stale one by INITIAL_CONTACT)
+ * or it is setting one up with us at the same time (one of the two goes). */
+static int ike_sa_replaces(struct ike *ike, uint32_t peer)
+{
+	for (struct ike_sa *o = ike_sa_first_by_peer(ike, peer); o; o = ike_sa_next_by_peer(o))
+		if (!o->destroyed && !(!o->initiator && o->half_open))
+			return 1;
+	return 0;
+}
+
+/* Room at a limit: the oldest half-open SA that never returned a COOKIE
+ * gives way to a request that did, or to one of our own tunnels, so forged
+ * requests cannot hold the slots. */
+static int ike_sa_make_room(struct ike *ike)
+{
+	if (!ike->unver_head)
+		return 0;
+	ike_sa_destroy(ike->unver_head);
+	return 1;
+}
+
+int ike_sa_admit(struct ike *ike, int incoming, int verified, uint32_t peer)
 {
 	const uint8_t *a = (const uint8_t *)&peer;
-	const char *what;
-	uint32_t lim;
+	const char *what = NULL;
+	uint32_t lim = 0;
+	int evict = !incoming || verified;
 	uint64_t now = loop_now_ms();
 
-	if (ike->max_sa && ike->n_sa >= ike->max_sa) {
+	if (ike->max_sa && ike->n_sa >= ike->max_sa && !(incoming && ike_sa_replaces(ike, peer)) &&
+	    !(evict && ike_sa_make_room(ike))) {
 		what = "max-sa", lim = ike->max_sa;
 		incoming ? ike->rej_sa_limit++ : ike->rej_out++;
-	} else if (incoming && ike->max_nego_in && ike->half_open >= ike->max_nego_in) {
+	} else if (incoming && ike->max_nego_in && ike->half_open >= ike->max_nego_in &&
+		   !(evict && ike_sa_make_room(ike))) {
 		what = "max-in-negotiation-sa incoming", lim = ike->max_nego_in;
 		ike->rej_nego_in++;
 	} else if (!incoming && ike->max_nego_out && ike->nego_out >= ike->max_nego_out) {
 		what = "max-in-negotiation-sa outgoing", lim = ike->max_nego_out;
 		ike->rej_out++;
-	} else {
-		return 1;
 	}
+	if (!what)
+		return 1;
 	/* A flood would hit this per packet: one line per interval, with a count. */
 	if (ike->limit_log_ms && now - ike->limit_log_ms < IKE_LIMIT_LOG_MS) {
 		ike->limit_log_suppressed++;

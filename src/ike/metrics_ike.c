@@ -44,11 +44,11 @@ static void ike_metrics(struct out *o, void *arg)
 	metrics_sample_u64(o, "insync_ike_retransmits_total", NULL, c.retransmits);
 	metrics_family(o, "insync_ike_cookies_sent_total", "counter", "COOKIE challenges sent (RFC 7296 2.6).");
 	metrics_sample_u64(o, "insync_ike_cookies_sent_total", NULL, c.cookies_sent);
-	metrics_family(o, "insync_ike_sa_refused_total", "counter", "New IKE SAs refused by crypto ikev2 limit, by limit.");
+	metrics_family(o, "insync_ike_sa_refused_total", "counter", "New IKE SAs refused by crypto ikev2 limit: requests at max-sa or max-in-negotiation-sa, and our own initiations.");
 	metrics_sample_u64(o, "insync_ike_sa_refused_total", (const char *[]){"limit", "max_sa", NULL}, c.rej_sa_limit);
 	metrics_sample_u64(o, "insync_ike_sa_refused_total", (const char *[]){"limit", "in_negotiation_incoming", NULL},
 			   c.rej_nego_in);
-	metrics_sample_u64(o, "insync_ike_sa_refused_total", (const char *[]){"limit", "outgoing", NULL}, c.rej_out);
+	metrics_sample_u64(o, "insync_ike_sa_refused_total", (const char *[]){"limit", "own_initiation", NULL}, c.rej_out);
 }
 
 void metrics_ike_register(void)

@@ -336,12 +336,12 @@ void task_init_respond(struct ike *ike, const struct ike_msg *m, uint32_t local,
 		ike->rx_dropped++;
 		return;
 	}
-	/* A COOKIE is asked for past the global threshold, at the incoming
-	 * in-negotiation limit (forged sources then cannot take freed slots), and
-	 * from an address that already has IKE_HALF_OPEN_PER_PEER half-open SAs:
-	 * forged requests under its address then cannot lock the real host out. */
-	if (ike->half_open >= ike->cookie_threshold ||
-	    (ike->max_nego_in && ike->half_open >= ike->max_nego_in) ||
+	/* A COOKIE is asked for past the global threshold, at a `crypto ikev2
+	 * limit` (a request that returns it may take the slot of one that did
+	 * not), and from an address that already has IKE_HALF_OPEN_PER_PEER
+	 * half-open SAs: forged requests under its address then cannot lock the
+	 * real host out. */
+	if (ike->half_open >= ike->cookie_threshold || ike_sa_at_limit(ike) ||
 	    task_init_half_open_from(ike, peer, 0) >= IKE_HALF_OPEN_PER_PEER) {
 		uint8_t c[COOKIE_LEN];
 		/* §2.6: the COOKIE notify must be the first payload. */
@@ -378,7 +378,7 @@ void task_init_respond(struct ike *ike, const struct ike_msg *m, uint32_t local,
 		return;
 	/* Past a limit the request is dropped unanswered and the initiator
 	 * retransmits: IKE_SA_INIT has no error that means "later". */
-	if (!ike_sa_admit(ike, 1, peer))
+	if (!ike_sa_admit(ike, 1, cookie_ok, peer))
 		return;
 	if (!(sa = ike_sa_new(ike, 0, local, lport, peer, pport)))
 		return;

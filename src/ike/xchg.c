@@ -227,6 +227,12 @@ void xchg_kick(struct ike_sa *sa)
 			rc = task_info_start(sa, &t);
 			break;
 		}
+		if (rc && t.kind == T_INIT) {
+			/* Left as it is, the SA would hold its tunnel (and a limit's
+			 * slot) with nothing to retry it. */
+			ike_sa_fail(sa, "IKE_SA_INIT", "could not be sent");
+			return;
+		}
 		if (rc)
 			sa->cur.kind = T_NONE;
 	}

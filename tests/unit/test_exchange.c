@@ -37,11 +37,14 @@
 #include <unistd.h>
 #include "daemon/loop.h"
 #include "ike/ike.h"
+#include "ike/cookie.h"
 #include "ike/ike_int.h" /* white-box: the peer-abuse tests queue exchanges directly */
+#include "ike/ike_msg.h"
 #include "ike/ike_wire.h"
 #include "ops/config.h"
 #include "ops/debug.h"
 #include "ops/log.h"
+#include "util/buf.h"
 #include "util/out.h"
 
 #define PA 0 /* peer index of A */
@@ -1528,43 +1531,113 @@ static void test_cookie_challenge(void **st)
 
 /* ---------------- crypto ikev2 limit ---------------- */
 
-/* `max-sa 1` at B with A's IKE SA up: another IKE_SA_INIT is dropped
- * unanswered and counted; `no crypto ikev2 limit max-sa` lets its
- * retransmission through. */
+/* A copy of A's first IKE_SA_INIT request under another initiator SPI, as
+ * if from src (network order; 0: A's own address). */
+static struct msg other_init(uint32_t src)
+{
+	struct msg m;
+
+	CHECK(N.p[PA].init_req != NULL);
+	m.p = malloc(N.p[PA].init_req_len);
+	assert_non_null(m.p);
+	memcpy(m.p, N.p[PA].init_req, N.p[PA].init_req_len);
+	m.len = N.p[PA].init_req_len;
+	m.p[0] ^= 0x5a;
+	m.src = src ? src : N.p[PA].addr;
+	m.dst = N.p[PB].addr;
+	m.sport = m.dport = 500;
+	return m;
+}
+
+/* m (an IKE_SA_INIT request to engine i) with the COOKIE engine i asks for
+ * in front (§2.6), as an initiator that answered the challenge sends it. */
+static struct msg with_cookie(int i, const struct msg *m)
+{
+	struct ike_msg im;
+	const struct ike_pld *np;
+	uint8_t c[COOKIE_LEN], *n;
+	size_t nl = 8 + COOKIE_LEN; /* generic header, protocol, SPI size, type */
+	struct msg r = *m;
+
+	CHECK(ike_msg_parse(&im, m->p, m->len) == 0);
+	CHECK((np = ike_msg_find(&im, IKE_PLD_NONCE)) != NULL);
+	CHECK(cookie_make(&N.p[i].ike->cookie, loop_now_ms(), np->p, np->len, m->src, im.spi_i, c) == 0);
+	ike_msg_clear(&im);
+	r.len = m->len + nl;
+	r.p = malloc(r.len);
+	assert_non_null(r.p);
+	memcpy(r.p, m->p, IKE_HDR_LEN);
+	n = r.p + IKE_HDR_LEN;
+	n[0] = m->p[16], n[1] = 0; /* the old first payload comes next */
+	put_be16(n + 2, (uint16_t)nl);
+	n[4] = 0, n[5] = 0;
+	put_be16(n + 6, N_COOKIE);
+	memcpy(n + 8, c, COOKIE_LEN);
+	memcpy(r.p + IKE_HDR_LEN + nl, m->p + IKE_HDR_LEN, m->len - IKE_HDR_LEN);
+	r.p[16] = IKE_PLD_N;
+	put_be32(r.p + 24, (uint32_t)r.len);
+	return r;
+}
+
+/* Deliver m to i, then drop whatever i answered (to an address that is not
+ * the harness's other peer). */
+static void inject_from_elsewhere(int i, struct msg *m)
+{
+	inject(i, m);
+	free(m->p);
+	q_flush(1 - i);
+	N.p[i].anomalies = 0;
+}
+
+#define ELSEWHERE(k) htonl(0xc6336400u + (k)) /* 198.51.100.k */
+
+/* `max-sa 1` at B with A's IKE SA up. Another host's request gets a COOKIE
+ * (no state); answered, it is refused and counted. A request from A's own
+ * address (A rebooted) is let in: its new SA replaces the stale one. */
 static void test_limit_max_sa(void **st)
 {
 	struct ike_counters c;
-	struct msg extra;
+	struct msg m;
 
 	(void)st;
 	peer_start(PA, NULL);
-	timer_run_due(loop_now_ms());
-	CHECK(N.q[PB].n == 1 && m_exch(&N.q[PB].m[0]) == IKE_SA_INIT);
-	extra = msg_copy(&N.q[PB].m[0]);
-	extra.p[0] ^= 0x5a; /* another initiator SPI */
 	peer_start(PB, NULL);
 	set_global(PB, "crypto ikev2 limit max-sa 1\n");
 	pump();
 	check_one_pair();
-	inject(PB, &extra);
 	ike_x_counters(N.p[PB].ike, &c);
-	CHECK(N.q[PA].n == 0 && c.n_sa == 1 && c.half_open == 0);
-	CHECK(c.rej_sa_limit == 1 && c.max_sa == 1);
+	uint64_t cookies = c.cookies_sent;
+	m = other_init(ELSEWHERE(7));
+	inject_from_elsewhere(PB, &m);
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.n_sa == 1 && c.half_open == 0 && c.cookies_sent == cookies + 1 && c.rej_sa_limit == 0);
+	m = other_init(ELSEWHERE(7));
+	struct msg mc = with_cookie(PB, &m);
+	free(m.p);
+	inject_from_elsewhere(PB, &mc);
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.n_sa == 1 && c.half_open == 0 && c.rej_sa_limit == 1 && c.max_sa == 1);
+	m = other_init(0); /* from A's address */
+	mc = with_cookie(PB, &m);
+	free(m.p);
+	inject(PB, &mc);
+	free(mc.p);
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.n_sa == 2 && c.half_open == 1 && c.rej_sa_limit == 1);
+	CHECK(N.q[PA].n == 1 && m_resp(&N.q[PA].m[0]));
+	q_flush(PA);
 	set_global(PB, "no crypto ikev2 limit max-sa\n");
-	inject(PB, &extra);
-	free(extra.p);
 	ike_x_counters(N.p[PB].ike, &c);
-	CHECK(N.q[PA].n == 1 && c.half_open == 1 && c.rej_sa_limit == 1 && c.max_sa == 0);
+	CHECK(c.max_sa == 0);
 }
 
-/* `max-in-negotiation-sa 1 incoming` at B with a stale half-open SA: A's
- * request gets a COOKIE (forged sources must not take the slot when it
- * frees), its cookie'd request is refused, and once the stale SA expires A's
- * retransmission gets through. */
+/* `max-in-negotiation-sa 1 incoming` at B. A half-open request that never
+ * answered a COOKIE gives way to one that did; two that did fill the limit,
+ * and the next is refused until the first expires. */
 static void test_limit_in_negotiation(void **st)
 {
 	struct ike_counters c;
-	struct msg stale;
+	struct msg m, mc;
 
 	(void)st;
 	peer_start(PA, NULL);
@@ -1572,53 +1645,86 @@ static void test_limit_in_negotiation(void **st)
 	CHECK(N.q[PB].n == 1);
 	peer_start(PB, NULL);
 	set_global(PB, "crypto ikev2 limit max-in-negotiation-sa 1 incoming\n");
-	stale = msg_copy(&N.q[PB].m[0]);
-	stale.p[0] ^= 0x5a;
-	inject(PB, &stale);
-	free(stale.p);
-	q_flush(PA);
-	CHECK(deliver_pick(PB, HEAD) == 0);
+	m = other_init(ELSEWHERE(1));
+	inject_from_elsewhere(PB, &m); /* below the limit: no COOKIE, half-open */
 	ike_x_counters(N.p[PB].ike, &c);
-	CHECK(c.half_open == 1 && c.cookies_sent == 1 && c.rej_nego_in == 0);
-	CHECK(deliver_pick(PA, HEAD) == 0); /* A repeats its request with the COOKIE */
-	CHECK(deliver_pick(PB, HEAD) == 0);
+	CHECK(c.half_open == 1 && c.cookies_sent == 0);
+	m = other_init(ELSEWHERE(2));
+	mc = with_cookie(PB, &m);
+	free(m.p);
+	inject_from_elsewhere(PB, &mc); /* verified: takes the unverified one's slot */
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.half_open == 1 && c.n_sa == 1 && c.rej_nego_in == 0);
+	CHECK(deliver_pick(PB, HEAD) == 0); /* A's own request: a COOKIE */
+	CHECK(deliver_pick(PA, HEAD) == 0); /* A repeats it with the COOKIE */
+	CHECK(deliver_pick(PB, HEAD) == 0); /* verified, but nothing left to give way */
 	ike_x_counters(N.p[PB].ike, &c);
 	CHECK(c.half_open == 1 && c.rej_nego_in == 1 && N.q[PA].n == 0);
 	CHECK(c.max_nego_in == 1 && c.max_nego_out == 0);
-	advance(31000);
+	advance(31000); /* the verified half-open SA expires */
 	pump();
 	check_one_pair();
 	ike_x_counters(N.p[PB].ike, &c);
 	CHECK(c.half_open == 0 && c.rej_nego_in == 1);
 }
 
-/* `max-sa 1` at A, held by a half-open SA a third host started: A's own
- * initiation waits (counted, nothing sent) and its retry brings the tunnel
- * up once that SA expires. While A negotiates, its SA counts as outgoing. */
-static void test_limit_outgoing(void **st)
+/* A restarted with `max-sa 1` (its first request is kept as a sample) and a
+ * half-open request from another host in its table; with verified, that
+ * request answered A's COOKIE. A's own tunnel is not started yet. */
+static void outgoing_setup(int verified)
 {
 	struct ike_counters c;
-	struct msg foreign;
+	struct msg m, mc;
 
-	(void)st;
 	peer_start(PA, NULL);
 	timer_run_due(loop_now_ms());
-	CHECK(N.q[PB].n == 1);
-	foreign = msg_copy(&N.q[PB].m[0]); /* A's request, as if from 198.51.100.119 */
-	foreign.p[0] ^= 0x5a;
-	foreign.src = htonl(0xc6336477);
-	foreign.dst = N.p[PA].addr;
 	q_flush(PB);
 	peer_stop(PA);
 	peer_start(PA, NULL);
 	set_global(PA, "crypto ikev2 limit max-sa 1\n");
-	inject(PA, &foreign); /* A answers it: one half-open SA at A */
-	free(foreign.p);
-	q_flush(PB);
-	N.p[PA].anomalies = 0; /* that answer went to the third host */
+	m = other_init(ELSEWHERE(9));
+	m.dst = N.p[PA].addr;
+	inject_from_elsewhere(PA, &m); /* unverified, and A is at its limit */
+	if (verified) {
+		m = other_init(ELSEWHERE(10));
+		m.dst = N.p[PA].addr;
+		mc = with_cookie(PA, &m);
+		free(m.p);
+		inject_from_elsewhere(PA, &mc); /* takes the unverified one's slot */
+	}
+	ike_x_counters(N.p[PA].ike, &c);
+	CHECK(c.n_sa == 1 && c.half_open == 1 && N.q[PB].n == 0);
+}
+
+/* An unverified half-open request gives way to A's own tunnel. While A
+ * negotiates, its SA counts as outgoing. */
+static void test_limit_outgoing(void **st)
+{
+	struct ike_counters c;
+
+	(void)st;
+	outgoing_setup(0);
 	timer_run_due(loop_now_ms());
 	ike_x_counters(N.p[PA].ike, &c);
-	CHECK(N.q[PB].n == 0 && c.n_sa == 1 && c.rej_out >= 1 && c.nego_out == 0);
+	CHECK(N.q[PB].n == 1 && c.n_sa == 1 && c.half_open == 0 && c.nego_out == 1 && c.rej_out == 0);
+	peer_start(PB, NULL);
+	pump();
+	check_one_pair();
+	ike_x_counters(N.p[PA].ike, &c);
+	CHECK(c.nego_out == 0 && c.n_sa == 1);
+}
+
+/* A verified one holds the slot: A's initiation waits (counted, nothing
+ * sent), and its retry brings the tunnel up once that SA expires. */
+static void test_limit_outgoing_waits(void **st)
+{
+	struct ike_counters c;
+
+	(void)st;
+	outgoing_setup(1);
+	timer_run_due(loop_now_ms());
+	ike_x_counters(N.p[PA].ike, &c);
+	CHECK(N.q[PB].n == 0 && c.rej_out >= 1 && c.nego_out == 0);
 	advance(31000); /* the half-open SA expires */
 	advance(200000); /* A's retry: advance() stretched its 2 s back-off to 158 s */
 	CHECK(N.q[PB].n >= 1);
@@ -1627,8 +1733,23 @@ static void test_limit_outgoing(void **st)
 	peer_start(PB, NULL);
 	pump();
 	check_one_pair();
+}
+
+/* Both ends start at once and A has one slot: its own attempt takes it, and
+ * B's request (B has the higher address, so B's attempt wins) must still get
+ * in, or nothing moves until both attempts time out. */
+static void test_limit_simultaneous(void **st)
+{
+	struct ike_counters c;
+
+	(void)st;
+	peer_start(PA, NULL);
+	peer_start(PB, NULL);
+	set_global(PA, "crypto ikev2 limit max-sa 1\n");
+	pump();
+	check_one_pair();
 	ike_x_counters(N.p[PA].ike, &c);
-	CHECK(c.nego_out == 0 && c.n_sa == 1);
+	CHECK(c.rej_sa_limit == 0 && c.rej_out == 0);
 }
 
 /* ---------------- peer abuse (found by review) ---------------- */
@@ -2280,6 +2401,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_limit_max_sa, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limit_in_negotiation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limit_outgoing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_limit_outgoing_waits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_limit_simultaneous, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_child_deleted_after_ike_rekey, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_spi_zero, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_child_sa_limit, setup, teardown),
