@@ -234,17 +234,26 @@ static int table_grow(void)
 	return 0;
 }
 
-static _Atomic(struct sad_sa *) *table_find(struct sad_table *t, uint32_t spi)
+/* The slot holding spi and, in *sa, the SA read from it. The slot is read
+ * once: a worker's lookup races the control thread turning it into a
+ * tombstone, and a second read could return the tombstone itself. */
+static _Atomic(struct sad_sa *) *table_find(struct sad_table *t, uint32_t spi, struct sad_sa **sa)
 {
 	uint32_t i = spi_hash(spi) & t->mask;
 
 	for (uint32_t n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
 		uint32_t k = atomic_load_explicit(&t->key[i], memory_order_acquire);
+		struct sad_sa *s;
 		if (!k)
 			return NULL;
+		if (k != spi)
+			continue;
 		/* A tombstone keeps its key: the same SPI may be live further on. */
-		if (k == spi && atomic_load_explicit(&t->slot[i], memory_order_acquire) != TOMB)
+		s = atomic_load_explicit(&t->slot[i], memory_order_acquire);
+		if (s && s != TOMB) {
+			*sa = s;
 			return &t->slot[i];
+		}
 	}
 	return NULL;
 }
@@ -252,12 +261,11 @@ static _Atomic(struct sad_sa *) *table_find(struct sad_table *t, uint32_t spi)
 struct sad_sa *sad_lookup_in(uint32_t spi)
 {
 	struct sad_table *t = atomic_load_explicit(&in_tab, memory_order_acquire);
-	_Atomic(struct sad_sa *) *slot;
+	struct sad_sa *s;
 
 	if (!t || spi == 0)
 		return NULL;
-	slot = table_find(t, spi);
-	return slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
+	return table_find(t, spi, &s) ? s : NULL;
 }
 
 /* ---- tunnels ---- */
@@ -381,9 +389,8 @@ int sad_remove_in(uint32_t spi, uint64_t deadline_ms, uint64_t now_ms)
 	_Atomic(struct sad_sa *) *slot;
 	struct sad_sa *s;
 
-	if (!t || !(slot = table_find(t, spi)))
+	if (!t || !(slot = table_find(t, spi, &s)))
 		return -1;
-	s = atomic_load(slot);
 	if (deadline_ms <= now_ms) {
 		remove_in_now(slot);
 		return 0;
@@ -408,7 +415,8 @@ int64_t sad_expire(uint64_t now_ms)
 	while (i < npending) {
 		struct sad_sa *s = pending[i];
 		if (s->remove_at <= now_ms) {
-			_Atomic(struct sad_sa *) *slot = table_find(t, s->esp->spi);
+			struct sad_sa *found;
+			_Atomic(struct sad_sa *) *slot = table_find(t, s->esp->spi, &found);
 			if (slot)
 				remove_in_now(slot); /* also unpends s */
 			else

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include "esp/dp.h"
 #include "esp/sad.h"
@@ -137,6 +139,48 @@ static void test_grace_reader(void **st)
 	sad_reader_unregister(r);
 }
 
+/* Regression: a worker's lookup raced the control thread turning the slot
+ * into a tombstone and could return the tombstone (no ESP SA: the packet
+ * path crashed). One thread installs and removes an SPI, another looks it
+ * up; every hit must be a real SA. */
+static atomic_int race_stop;
+static int race_reader;
+
+static void *race_lookups(void *arg)
+{
+	long *bad = arg;
+
+	sad_reader_online(race_reader);
+	while (!atomic_load(&race_stop)) {
+		struct sad_sa *s = sad_lookup_in(0x6000);
+		*bad += s && !s->esp;
+		sad_reader_online(race_reader); /* quiescent point */
+	}
+	sad_reader_offline(race_reader);
+	return NULL;
+}
+
+static void test_lookup_races_remove(void **st)
+{
+	pthread_t th;
+	long bad = 0;
+
+	race_reader = sad_reader_register();
+	assert_true(race_reader >= 0);
+	atomic_store(&race_stop, 0);
+	assert_int_equal(pthread_create(&th, NULL, race_lookups, &bad), 0);
+	for (int i = 0; i < 100000; i++) {
+		assert_int_equal(dp_sa_install_in(0, mk(0x6000, 1), &path), 0);
+		assert_int_equal(dp_sa_remove_in(0x6000, 0), 0);
+		if (i % 64 == 0)
+			sad_reclaim();
+	}
+	atomic_store(&race_stop, 1);
+	pthread_join(th, NULL);
+	sad_reader_unregister(race_reader);
+	assert_int_equal(bad, 0);
+}
+
 static void test_alloc_spi(void **st)
 {
 	for (int i = 0; i < 20000; i++) {
@@ -167,6 +211,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_swap_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timed_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grace_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_races_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_spi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tun_remove, setup, teardown),
 	};
