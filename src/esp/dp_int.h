@@ -48,6 +48,7 @@ uint64_t dp_drops(enum esp_drop d);
 #define DP_HOLD_MS 5000 /* older held packets are dropped */
 struct dp_hold {
 	int n;
+	int flushing; /* dp_pkt_hold_flush: its earlier slots may still be queued to send */
 	uint16_t len[DP_HOLD_MAX];
 	uint64_t ms[DP_HOLD_MAX];
 	uint8_t buf[DP_HOLD_MAX][DP_BUF_SIZE];

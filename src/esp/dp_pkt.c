@@ -514,6 +514,14 @@ static void tx_add(struct tx *q, uint8_t *p, size_t len, const struct dp_sa_path
 	q->bytes[i] = len;
 }
 
+static void tx_flush_all(struct dp_thread *t)
+{
+	if (t->raw.n)
+		tx_flush(&t->raw, dp_xmit.raw_fd);
+	if (t->udp.n)
+		tx_flush(&t->udp, dp_xmit.udp_fd);
+}
+
 static void esp_out(struct dp_thread *t, struct dp_tunq *q, uint8_t *buf, size_t len)
 {
 	struct sad_tun *st = q->st;
@@ -533,8 +541,13 @@ static void esp_out(struct dp_thread *t, struct dp_tunq *q, uint8_t *buf, size_t
 	if (!(s = sad_out(st))) {
 		uint64_t last = atomic_load_explicit(&st->need_sa_ms, memory_order_relaxed);
 		struct dp_hold *h = q->hold;
-		if (h && h->n < DP_HOLD_MAX && buf != h->buf[h->n] && len <= DP_BUF_SIZE - ESP_HEADROOM - ESP_TAILROOM) {
-			memcpy(h->buf[h->n] + ESP_HEADROOM, ip, len);
+		if (h && h->n < DP_HOLD_MAX && len <= DP_BUF_SIZE - ESP_HEADROOM - ESP_TAILROOM) {
+			/* The SA went away during a hold flush: the slot may hold an
+			 * encrypted packet still queued, so send before overwriting. */
+			if (h->flushing)
+				tx_flush_all(t);
+			if (buf != h->buf[h->n]) /* else held again in place */
+				memcpy(h->buf[h->n] + ESP_HEADROOM, ip, len);
 			h->len[h->n] = (uint16_t)len;
 			h->ms[h->n++] = t->now_ms;
 			dp_stat_add(&dp_stats.held, 1);
@@ -589,7 +602,8 @@ void dp_pkt_hold_flush(struct dp_thread *t, struct dp_tunq *q)
 	if (!h || !h->n || !sad_out(q->st))
 		return;
 	n = h->n;
-	h->n = 0; /* esp_out below must not hold again into these slots */
+	h->n = 0; /* packets held again while flushing reuse the slots from 0 */
+	h->flushing = 1;
 	for (int i = 0; i < n; i++) {
 		if (t->now_ms - h->ms[i] > DP_HOLD_MS) {
 			dp_stat_add(&dp_stats.held_expired, 1);
@@ -599,18 +613,8 @@ void dp_pkt_hold_flush(struct dp_thread *t, struct dp_tunq *q)
 		esp_out(t, q, h->buf[i], h->len[i]);
 		dp_stat_add(&dp_stats.held_sent, 1);
 	}
-	if (t->raw.n)
-		tx_flush(&t->raw, dp_xmit.raw_fd);
-	if (t->udp.n)
-		tx_flush(&t->udp, dp_xmit.udp_fd);
-}
-
-static void tx_flush_all(struct dp_thread *t)
-{
-	if (t->raw.n)
-		tx_flush(&t->raw, dp_xmit.raw_fd);
-	if (t->udp.n)
-		tx_flush(&t->udp, dp_xmit.udp_fd);
+	h->flushing = 0;
+	tx_flush_all(t);
 }
 
 void dp_pkt_tun(struct dp_thread *t, struct dp_tunq *q)
