@@ -290,11 +290,6 @@ static void manual_remove(struct dp_tunnel *t)
 	OPENSSL_cleanse(&t->key_out, sizeof(t->key_out));
 }
 
-/* Past the last sequence number read from an outbound SA that is replaced by
- * one with the same key: more than a worker can still send on the old SA in
- * the batch it is in (64 super-packets of at most 45 segments). */
-#define MANUAL_SEQ_HANDOVER 65536u
-
 /* Install the profile's `set session-key` SAs; untouched when nothing changed,
  * so a reload keeps counters and the replay window. */
 static void manual_apply(struct dp_tunnel *t, const struct cfg_ipsec_profile *p,
@@ -313,10 +308,15 @@ static void manual_apply(struct dp_tunnel *t, const struct cfg_ipsec_profile *p,
 		return;
 	/* Only the path changed (tunnel source, udp-encapsulation): the new
 	 * outbound SA has the old key, so it must go on from the old sequence
-	 * number. Starting again at 1 would repeat GCM nonces under that key. */
+	 * number. Starting again at 1 would repeat GCM nonces under that key.
+	 * The old SA is closed at its exact last number: a worker still on it
+	 * gets no further one (that packet drops, without the exhaustion event),
+	 * however long the switch takes. */
 	if (same_keys && p->key_out.present && (st = sad_tun_get(t->num, 0)) && (old = sad_out(st)) &&
-	    old->esp)
-		seq = atomic_load(&old->esp->seq) + MANUAL_SEQ_HANDOVER;
+	    old->esp) {
+		atomic_fetch_or(&old->flags, SAD_F_SEQ_HARD | SAD_F_SEQ_EV);
+		seq = atomic_exchange(&old->esp->seq, UINT64_MAX);
+	}
 	manual_remove(t);
 	if (!want)
 		return;
