@@ -268,8 +268,8 @@ static void esp_in(struct dp_thread *t, uint8_t *p, size_t len, uint32_t src, ui
 	atomic_store_explicit(&s->esp->ctr.last_ms, t->now_ms, memory_order_relaxed);
 	dp_stat_add(&s->tun->ctr.in_pkts, 1);
 	dp_stat_add(&s->tun->ctr.in_bytes, ilen);
-	if (s->life_kb && (atomic_load_explicit(&s->esp->ctr.bytes, memory_order_relaxed) >> 10) >=
-				  s->life_kb)
+	uint64_t life_kb = atomic_load_explicit(&s->life_kb, memory_order_relaxed);
+	if (life_kb && (atomic_load_explicit(&s->esp->ctr.bytes, memory_order_relaxed) >> 10) >= life_kb)
 		raise_once(t, s, SAD_F_KB_EV, DP_EV_LIFETIME_KB);
 }
 
@@ -589,8 +589,8 @@ static void esp_out(struct dp_thread *t, struct dp_tunq *q, uint8_t *buf, size_t
 	if (!s->esp->esn &&
 	    atomic_load_explicit(&s->esp->seq, memory_order_relaxed) >= UINT32_MAX - (1u << 20))
 		raise_once(t, s, SAD_F_SEQ_EV, DP_EV_SEQ_EXHAUSTED);
-	if (s->life_kb &&
-	    (atomic_load_explicit(&s->esp->ctr.bytes, memory_order_relaxed) >> 10) >= s->life_kb)
+	uint64_t life_kb = atomic_load_explicit(&s->life_kb, memory_order_relaxed);
+	if (life_kb && (atomic_load_explicit(&s->esp->ctr.bytes, memory_order_relaxed) >> 10) >= life_kb)
 		raise_once(t, s, SAD_F_KB_EV, DP_EV_LIFETIME_KB);
 }
 
@@ -659,6 +659,8 @@ void dp_pkt_tun(struct dp_thread *t, struct dp_tunq *q)
 				i = 0;
 			}
 		}
+		if (!g.done) /* a segment larger than a buffer (MSS above ~1800) */
+			drop(ESP_DROP_INNER, NULL);
 	}
 	tx_flush_all(t);
 }

@@ -8,12 +8,16 @@
  * ACK, a short segment) ends the run; a run of one is written as is.
  *
  * The merged packet carries CHECKSUM_PARTIAL semantics: its TCP checksum
- * field holds the pseudo-header sum and csum_start/offset point at it. Every
- * segment was authenticated by ESP before it got here. */
+ * field holds the pseudo-header sum and csum_start/offset point at it, so the
+ * receiving stack does not check the segments' checksums again: gro_add does,
+ * and a segment whose checksum is wrong is written alone. ESP authenticated
+ * every segment, but only from the peer on; this catches what was corrupt
+ * before the peer encrypted it, as kernel GRO would. */
 #include <linux/virtio_net.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "esp/csum.h"
 #include "esp/gro.h"
 #include "util/buf.h"
 
@@ -23,23 +27,6 @@
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 #define TCP_URG 0x20
-
-static uint16_t fold(uint64_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
-static uint64_t sum_words(uint64_t s, const uint8_t *p, size_t len)
-{
-	uint16_t h;
-	for (; len >= 2; p += 2, len -= 2) {
-		memcpy(&h, p, 2);
-		s += h;
-	}
-	return s;
-}
 
 static int gro_write(int fd, const struct virtio_net_hdr *vh, const uint8_t *p, size_t len)
 {
@@ -59,18 +46,13 @@ int gro_flush(struct gro *g)
 	memset(&vh, 0, sizeof(vh));
 	if (g->n > 1) {
 		size_t ihl = g->ihl, tl = g->len - ihl;
-		uint8_t ph[12];
 		tcp = ip + ihl;
 		put_be16(ip + 2, (uint16_t)g->len);
 		ip[10] = ip[11] = 0;
-		c = (uint16_t)~fold(sum_words(0, ip, ihl));
+		c = csum_finish(csum_add(0, ip, ihl));
 		memcpy(ip + 10, &c, 2);
 		/* CHECKSUM_PARTIAL: the field holds the pseudo-header sum, uncomplemented. */
-		memcpy(ph, ip + 12, 8);
-		ph[8] = 0;
-		ph[9] = 6;
-		put_be16(ph + 10, (uint16_t)tl);
-		c = fold(sum_words(0, ph, sizeof(ph)));
+		c = csum_fold(csum_pseudo4(ip, 6, tl));
 		memcpy(tcp + 16, &c, 2);
 		vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
@@ -101,25 +83,40 @@ static int gro_eligible(const uint8_t *p, size_t len, size_t *ihl, size_t *thl)
 	return !(p[20 + 13] & (TCP_SYN | TCP_RST | TCP_URG | TCP_FIN)) && (p[20 + 13] & TCP_ACK);
 }
 
+/* Written alone, as it came: the receiving stack checks it. */
+static int gro_write_one(struct gro *g, int fd, const uint8_t *p, size_t len)
+{
+	struct virtio_net_hdr vh;
+	int rc = gro_flush(g);
+
+	memset(&vh, 0, sizeof(vh));
+	if (gro_write(fd, &vh, p, len)) {
+		g->errors++;
+		return -1;
+	}
+	g->writes++;
+	g->segs_out++;
+	return rc;
+}
+
+/* A segment's own TCP checksum, from the sum of its TCP header and payload:
+ * a merged run goes up as CHECKSUM_PARTIAL and is not checked again, so a
+ * segment that was corrupt before the peer encrypted it must not join one. */
+static int gro_csum_ok(const uint8_t *ip, size_t len, size_t ihl, uint64_t tcp_sum)
+{
+	return csum_fold(tcp_sum + csum_pseudo4(ip, 6, len - ihl)) == 0xffff;
+}
+
 int gro_add(struct gro *g, int fd, const uint8_t *p, size_t len)
 {
 	size_t ihl, thl, pl;
 	const uint8_t *tcp;
 	uint8_t *gt;
+	uint64_t sum;
 	int rc;
 
-	if (!gro_eligible(p, len, &ihl, &thl)) {
-		struct virtio_net_hdr vh;
-		int rc = gro_flush(g);
-		memset(&vh, 0, sizeof(vh));
-		if (gro_write(fd, &vh, p, len)) {
-			g->errors++;
-			return -1;
-		}
-		g->writes++;
-		g->segs_out++;
-		return rc;
-	}
+	if (!gro_eligible(p, len, &ihl, &thl))
+		return gro_write_one(g, fd, p, len);
 	tcp = p + ihl;
 	pl = len - ihl - thl;
 	gt = g->buf + g->ihl;
@@ -132,7 +129,10 @@ int gro_add(struct gro *g, int fd, const uint8_t *p, size_t len)
 	    !memcmp(tcp + 20, gt + 20, thl - 20) &&      /* options (timestamps) */
 	    p[1] == g->buf[1] && p[8] == g->buf[8] &&    /* TOS, TTL */
 	    pl <= g->mss && !(gt[13] & TCP_PSH)) {
-		memcpy(g->buf + g->len, p + ihl + thl, pl);
+		/* Copied past the run's end and summed in one pass; kept only if good. */
+		sum = csum_add(csum_copy(g->buf + g->len, p + ihl + thl, pl), tcp, thl);
+		if (!gro_csum_ok(p, len, ihl, sum))
+			return gro_write_one(g, fd, p, len);
 		g->len += pl;
 		g->next_seq += (uint32_t)pl;
 		g->n++;
@@ -142,7 +142,11 @@ int gro_add(struct gro *g, int fd, const uint8_t *p, size_t len)
 		return 0;
 	}
 	rc = gro_flush(g); /* the new packet starts a run either way */
-	memcpy(g->buf, p, len);
+	memcpy(g->buf, p, ihl);
+	if (!gro_csum_ok(p, len, ihl, csum_copy(g->buf + ihl, tcp, len - ihl))) {
+		int r2 = gro_write_one(g, fd, p, len);
+		return rc ? rc : r2;
+	}
 	g->fd = fd;
 	g->len = len;
 	g->ihl = ihl;

@@ -12,64 +12,12 @@
  *                header and the segment (RFC 793, RFC 1071). */
 #include <string.h>
 #include "esp/gso.h"
+#include "esp/csum.h"
 #include "util/buf.h"
 
 #define TCP_FIN 0x01
 #define TCP_PSH 0x08
 #define TCP_CWR 0x80
-
-/* Ones' complement sum of native-order 16-bit words (RFC 1071 §2(B): the
- * result, stored without swapping, is right in network order). */
-static uint64_t csum_add(uint64_t s, const uint8_t *p, size_t len)
-{
-	uint32_t w;
-	uint16_t h;
-
-	for (; len >= 4; p += 4, len -= 4) {
-		memcpy(&w, p, 4);
-		s += w;
-	}
-	if (len >= 2) {
-		memcpy(&h, p, 2);
-		s += h;
-		p += 2;
-		len -= 2;
-	}
-	if (len) {
-		uint8_t b[2] = {p[0], 0};
-		memcpy(&h, b, 2);
-		s += h;
-	}
-	return s;
-}
-
-/* Copy len bytes and return their sum as csum_add(0, src, len) would. Eight
- * bytes at a time, each split into its 32-bit halves,
- * in two independent sums: one pass over the payload instead of a memcpy and
- * a 4-byte-serial sum (the segmentation's cost, by the sender's profile).
- * The sums cannot wrap: 64 KiB adds less than 2^46. */
-static uint64_t csum_copy(uint8_t *dst, const uint8_t *src, size_t len)
-{
-	uint64_t a = 0, b = 0, w0, w1;
-
-	for (; len >= 16; src += 16, dst += 16, len -= 16) {
-		memcpy(&w0, src, 8);
-		memcpy(&w1, src + 8, 8);
-		memcpy(dst, &w0, 8);
-		memcpy(dst + 8, &w1, 8);
-		a += (w0 & 0xffffffffu) + (w0 >> 32);
-		b += (w1 & 0xffffffffu) + (w1 >> 32);
-	}
-	memcpy(dst, src, len);
-	return csum_add(a + b, dst, len);
-}
-
-static uint16_t csum_finish(uint64_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
 
 int gso_tcp4_init(struct gso_tcp4 *g, const uint8_t *pkt, size_t len, uint16_t mss)
 {
@@ -103,7 +51,6 @@ size_t gso_tcp4_next(struct gso_tcp4 *g, uint8_t *dst, size_t cap)
 {
 	size_t plen, n, ihl = g->ihl;
 	uint8_t *tcp = dst + ihl, flags = g->flags;
-	uint8_t ph[12];
 	uint64_t s, psum;
 	int last;
 
@@ -137,11 +84,7 @@ size_t gso_tcp4_next(struct gso_tcp4 *g, uint8_t *dst, size_t cap)
 		flags &= (uint8_t)~TCP_CWR;
 	tcp[13] = flags;
 	tcp[16] = tcp[17] = 0;
-	memcpy(ph, dst + 12, 8); /* source and destination address */
-	ph[8] = 0;
-	ph[9] = 6;
-	put_be16(ph + 10, (uint16_t)(n - ihl));
-	s = csum_add(csum_add(psum, ph, sizeof(ph)), tcp, g->hlen - ihl);
+	s = csum_add(psum + csum_pseudo4(dst, 6, n - ihl), tcp, g->hlen - ihl);
 	{
 		uint16_t c = csum_finish(s);
 		memcpy(tcp + 16, &c, 2);

@@ -46,7 +46,7 @@ struct sad_sa {
 	uint64_t created_ms;   /* CLOCK_MONOTONIC */
 	uint64_t created_real; /* wall clock seconds, for show */
 	uint32_t life_sec;     /* 0 = none (manual) */
-	uint64_t life_kb;
+	_Atomic uint64_t life_kb; /* set by the control thread after publishing */
 	int manual;
 	_Atomic int flags;     /* SAD_F_*: one-shot events already raised */
 	uint64_t remove_at;    /* inbound: pending removal deadline (ms), 0 = none */

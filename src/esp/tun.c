@@ -17,8 +17,8 @@
 #include <unistd.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
+#include "esp/csum.h"
 #include "esp/dp_int.h"
-#include "util/buf.h"
 
 int tun_open(const char *name, int *ifindex)
 {
@@ -63,21 +63,6 @@ void tun_no_ipv6(const char *name)
 	close(fd);
 }
 
-/* Ones' complement sum over p[0..len) folded to 16 bits (RFC 1071). */
-static uint16_t csum_fold(const uint8_t *p, size_t len)
-{
-	uint64_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		s += get_be16(p + i);
-	if (i < len)
-		s += (uint32_t)p[i] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
 int tun_read(int fd, uint8_t *dst, size_t cap, uint16_t *gso_mss)
 {
 	struct virtio_net_hdr vh;
@@ -111,8 +96,12 @@ int tun_read(int fd, uint8_t *dst, size_t cap, uint16_t *gso_mss)
 			dp_stat_add(&dp_stats.tun_trunc, 1);
 			return 0;
 		}
-		/* The field holds the pseudo-header sum: sum from csum_start, invert. */
-		put_be16(dst + off, (uint16_t)~csum_fold(dst + start, len - start));
+		/* The field holds the pseudo-header sum: sum from csum_start, invert.
+		 * UDP sends a computed zero as all ones (RFC 768): zero means none. */
+		uint16_t c = csum_finish(csum_add(0, dst + start, len - start));
+		if (vh.csum_offset == 6 && !c)
+			c = 0xffff;
+		memcpy(dst + off, &c, 2);
 	}
 	return (int)len;
 }

@@ -762,6 +762,31 @@ static void run(const struct pk *p, size_t n, size_t nwrites)
 	assert_int_equal(g->errors, 0);
 }
 
+/* A segment whose TCP checksum is wrong (corrupt before the peer encrypted
+ * it) joins no run: it is written alone, as it came, for the receiving stack
+ * to check and drop; the segments around it still merge. */
+static void test_gro_bad_csum(void **state)
+{
+	struct sink *s = sink_new();
+	struct gro *g = gro_new();
+	size_t i;
+
+	stream(in, 5);
+	in[2].b[HLEN + 10] ^= 1;
+	for (i = 0; i < 5; i++)
+		add(g, s, &in[i]);
+	flush(g, s);
+	verify(s, in, 5, 3); /* 0-1, 2, 3-4 */
+	assert_int_equal(s->w[1].vh.flags, 0);
+	assert_int_equal(s->w[1].vh.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+	assert_int_equal(s->w[1].len, in[2].len);
+	assert_memory_equal(s->w[1].p, in[2].b, in[2].len);
+	/* The first segment of a run: it goes alone, the rest merge. */
+	stream(in, 5);
+	in[0].b[HLEN] ^= 0x80;
+	run(in, 5, 2);
+}
+
 /* Runs up to GRO_MAX bytes: 45 full segments fit (52 + 45 * 1448 = 65212). */
 static void test_gro_max(void **state)
 {
@@ -996,6 +1021,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_gro_bulk, fx_teardown),
 	    cmocka_unit_test_teardown(test_gro_cwr_fin, fx_teardown),
 	    cmocka_unit_test_teardown(test_gro_max, fx_teardown),
+	    cmocka_unit_test_teardown(test_gro_bad_csum, fx_teardown),
 	    cmocka_unit_test_teardown(test_gro_run_ends, fx_teardown),
 	    cmocka_unit_test_teardown(test_gro_fd, fx_teardown),
 	    cmocka_unit_test_teardown(test_gro_single, fx_teardown),
