@@ -8,6 +8,7 @@
  * All formatting (logs, show) happens here, on the control thread. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -27,6 +28,13 @@ struct ring {
 	int pending;           /* producer-local: pushed since the last kick */
 	_Atomic uint64_t dropped;
 	struct dp_event ev[DP_EV_RING];
+	/* IKE messages found on the ESP socket (see dp_events_push_ike) */
+	_Atomic uint32_t ike_head, ike_tail;
+	struct ike_slot {
+		uint32_t src, dst;
+		uint16_t sport, len;
+		uint8_t p[DP_IKE_SLOT_MAX];
+	} ike[DP_IKE_SLOTS];
 };
 
 static struct ring *rings;
@@ -55,6 +63,27 @@ void dp_events_push(int r, const struct dp_event *ev)
 	q->ev[h & (DP_EV_RING - 1)] = *ev;
 	atomic_store_explicit(&q->head, h + 1, memory_order_release);
 	q->pending = 1;
+}
+
+/* GRO merges datagrams of one flow into one before the port-4500 steering
+ * sees them, so an IKE message (a DPD, a rekey) can arrive on the ESP socket
+ * behind ESP packets. The data plane cannot run IKE: it copies the message
+ * here and the control thread takes it as if from the IKE socket. */
+int dp_events_push_ike(int r, const uint8_t *p, size_t len, uint32_t src, uint16_t sport, uint32_t dst)
+{
+	struct ring *q = &rings[r];
+	uint32_t h = atomic_load_explicit(&q->ike_head, memory_order_relaxed);
+	uint32_t t = atomic_load_explicit(&q->ike_tail, memory_order_acquire);
+	struct ike_slot *s;
+
+	if (len > DP_IKE_SLOT_MAX || h - t >= DP_IKE_SLOTS)
+		return -1;
+	s = &q->ike[h % DP_IKE_SLOTS];
+	s->src = src, s->dst = dst, s->sport = sport, s->len = (uint16_t)len;
+	memcpy(s->p, p, len);
+	atomic_store_explicit(&q->ike_head, h + 1, memory_order_release);
+	q->pending = 1;
+	return 0;
 }
 
 void dp_events_kick(int r)
@@ -117,6 +146,12 @@ static void on_events(int fd, uint32_t events, void *arg)
 		}
 		if (t != h)
 			more = 1;
+		for (t = atomic_load_explicit(&q->ike_tail, memory_order_relaxed); t != atomic_load(&q->ike_head);
+		     t++) {
+			const struct ike_slot *s = &q->ike[t % DP_IKE_SLOTS];
+			xmit_ike_deliver(s->p, s->len, s->src, s->sport, s->dst);
+			atomic_store_explicit(&q->ike_tail, t + 1, memory_order_release);
+		}
 	}
 	if (more) {
 		/* Leave the rest for the next turn of the loop: timers and the CLI run too. */
@@ -138,6 +173,8 @@ int dp_events_init(int n)
 		atomic_init(&rings[i].tail, 0);
 		atomic_init(&rings[i].signalled, 0);
 		atomic_init(&rings[i].dropped, 0);
+		atomic_init(&rings[i].ike_head, 0);
+		atomic_init(&rings[i].ike_tail, 0);
 		rings[i].pending = 0;
 	}
 	nrings = n;

@@ -19,12 +19,15 @@
 #define DP_SOCK_BUF (8 << 20)
 #define DP_MAX_HANDLES 4096  /* epoll registrations (TUN queues) across threads */
 #define DP_EV_RING 4096      /* events per data-plane thread */
+#define DP_IKE_SLOTS 16      /* IKE messages a data-plane thread can hand over at once */
+#define DP_IKE_SLOT_MAX 2048 /* larger ones (IKE_AUTH with certificates) are not expected there */
 
 /* Datapath-wide counters (show crypto datapath drops). Atomic: every thread adds. */
 struct dp_stats {
 	_Atomic uint64_t drops[ESP_DROP_MAX];
 	_Atomic uint64_t esp_in, esp_out, udp_in, raw_in;
 	_Atomic uint64_t keepalives, ike_in, ike_out, ike_misrouted;
+	_Atomic uint64_t ike_handoff; /* IKE that GRO merged behind ESP, passed to the control thread */
 	_Atomic uint64_t tun_gso, tun_trunc, ev_dropped, rx_trunc, not_ipv4;
 	_Atomic uint64_t tun_tso; /* TCPv4 super-packets read and segmented */
 	_Atomic uint64_t tun_writes, tun_merged; /* TUN writes; packets merged into them by GRO */
@@ -176,6 +179,16 @@ void dp_events_free(void);
 void dp_events_push(int ring, const struct dp_event *ev);
 /* End of a batch: wake the control thread if anything was pushed. */
 void dp_events_kick(int ring);
+/* An IKE message (non-ESP marker stripped) a data-plane thread read from the
+ * ESP socket, for the control thread; 0, or -1 (too big or no room: dropped). */
+int dp_events_push_ike(int ring, const uint8_t *p, size_t len, uint32_t src, uint16_t sport,
+		       uint32_t dst);
+
+/* --- xmit.c --- */
+/* Control thread: hand one IKE message from port 4500 to the IKE handler. */
+void xmit_ike_deliver(const uint8_t *p, size_t len, uint32_t src, uint16_t sport, uint32_t dst);
+/* The segment size of a coalesced datagram (UDP_GRO), 0 if it is a plain one. */
+size_t xmit_gro_size(const struct msghdr *m);
 
 /* --- dp_pkt.c (the per-thread packet path) --- */
 struct dp_thread;

@@ -347,22 +347,14 @@ static void udp_one(struct dp_thread *t, uint8_t *p, size_t len, const struct so
 		return;
 	}
 	if (len >= 4 && get_be32(p) == 0) {
-		dp_stat_add(&dp_stats.ike_misrouted, 1);
+		/* IKE that GRO merged behind ESP: the control thread's. */
+		if (dp_events_push_ike(t->idx, p + 4, len - 4, from->sin_addr.s_addr, ntohs(from->sin_port), dst))
+			dp_stat_add(&dp_stats.ike_misrouted, 1);
+		else
+			dp_stat_add(&dp_stats.ike_handoff, 1);
 		return;
 	}
 	esp_in(t, p, len, from->sin_addr.s_addr, dst, ntohs(from->sin_port), 4500, 1, ifindex);
-}
-
-/* The segment size of a coalesced datagram (UDP_GRO), 0 if it is a plain one. */
-static size_t udp_gro_size(const struct msghdr *m)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)m); c; c = CMSG_NXTHDR((struct msghdr *)m, c))
-		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-			int v;
-			memcpy(&v, CMSG_DATA(c), sizeof(v));
-			return v > 0 ? (size_t)v : 0;
-		}
-	return 0;
 }
 
 /* ESP in UDP. With UDP_GRO a datagram may hold up to 64 KiB of ESP packets
@@ -384,7 +376,7 @@ void dp_pkt_udp(struct dp_thread *t)
 			break;
 		for (int i = 0; i < n; i++) {
 			struct msghdr *m = &t->urx[i].msg_hdr;
-			size_t len = t->urx[i].msg_len, seg = udp_gro_size(m);
+			size_t len = t->urx[i].msg_len, seg = xmit_gro_size(m);
 			uint32_t dst = 0;
 			int ifindex = 0;
 

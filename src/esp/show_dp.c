@@ -242,8 +242,8 @@ static int cmd_show_drops(struct exec_ctx *ctx, int argc, char **argv, struct ou
 	out_printf(o, "ESP in %llu (raw %llu, udp %llu), ESP out %llu, NAT keepalives %llu\n",
 		   LD(dp_stats.esp_in), LD(dp_stats.raw_in), LD(dp_stats.udp_in), LD(dp_stats.esp_out),
 		   LD(dp_stats.keepalives));
-	out_printf(o, "IKE on 4500 in %llu out %llu, misrouted %llu, port steering %s, UDP GRO %s\n",
-		   LD(dp_stats.ike_in), LD(dp_stats.ike_out), LD(dp_stats.ike_misrouted),
+	out_printf(o, "IKE on 4500 in %llu out %llu, handed over %llu, misrouted %llu, port steering %s, UDP GRO %s\n",
+		   LD(dp_stats.ike_in), LD(dp_stats.ike_out), LD(dp_stats.ike_handoff), LD(dp_stats.ike_misrouted),
 		   dp_xmit.steered ? "on" : "OFF", dp_xmit.udp_gro ? "on" : "off");
 	out_printf(o, "TUN writes %llu carrying %llu packets (GRO)\n", LD(dp_stats.tun_writes),
 		   LD(dp_stats.tun_merged));

@@ -10,6 +10,11 @@
  * With more data-plane threads the ESP branch can return 1 + SPI % n, so each
  * SA's inbound traffic (and its replay window) stays on one thread.
  *
+ * GRO coalesces a flow's datagrams before this steering runs, and only by
+ * the first one: IKE merged behind ESP reaches a data-plane thread, which
+ * hands it to the control thread (dp_events_push_ike); ESP merged behind IKE
+ * reaches the IKE socket and is dropped and counted as misrouted.
+ *
  * RFC 3948 §2.2 non-ESP marker / §2.3 keepalive:
  *   0                   1                   2                   3
  *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -85,7 +90,48 @@ static int attach_steering(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog));
 }
 
-/* Control thread: IKE (and keepalives) from port 4500. */
+size_t xmit_gro_size(const struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)m); c; c = CMSG_NXTHDR((struct msghdr *)m, c))
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int v;
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v > 0 ? (size_t)v : 0;
+		}
+	return 0;
+}
+
+void xmit_ike_deliver(const uint8_t *p, size_t len, uint32_t src, uint16_t sport, uint32_t dst)
+{
+	dp_stat_add(&dp_stats.ike_in, 1);
+	if (ike_fn)
+		ike_fn(p, len, src, sport, dst, 4500, ike_arg);
+}
+
+/* One datagram (or GRO segment) on the IKE socket. */
+static void ike_one(const uint8_t *p, size_t len, const struct sockaddr_in *from, uint32_t dst)
+{
+	if (len == 1 && p[0] == 0xFF) {
+		dp_stat_add(&dp_stats.keepalives, 1);
+		return;
+	}
+	if (len < 4) {
+		dp_stat_add(&dp_stats.drops[ESP_DROP_MALFORMED], 1);
+		return;
+	}
+	if (get_be32(p) != 0) {
+		/* ESP that GRO merged behind an IKE message: its replay window
+		 * belongs to a data-plane thread, so it is dropped (and counted). */
+		dp_stat_add(&dp_stats.ike_misrouted, 1);
+		return;
+	}
+	xmit_ike_deliver(p + 4, len - 4, from->sin_addr.s_addr, ntohs(from->sin_port), dst);
+}
+
+/* Control thread: IKE (and keepalives) from port 4500. The socket has UDP_GRO
+ * too, so that a flow the kernel's GRO hashes to it is coalesced all the same
+ * (the steering then sends its ESP to the data plane); a datagram may so hold
+ * several segments. */
 static void on_ike(int fd, uint32_t events, void *arg)
 {
 	for (int i = 0; i < 64; i++) {
@@ -97,28 +143,23 @@ static void on_ike(int fd, uint32_t events, void *arg)
 		uint32_t dst = 0;
 		int ifindex = 0;
 		ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT);
+		size_t seg;
 
 		if (n < 0)
 			return;
-		if (n == 1 && ike_buf[0] == 0xFF) {
-			dp_stat_add(&dp_stats.keepalives, 1);
-			continue;
-		}
-		if (n < 4 || (m.msg_flags & MSG_TRUNC)) {
+		if (m.msg_flags & MSG_TRUNC) {
 			dp_stat_add(&dp_stats.drops[ESP_DROP_MALFORMED], 1);
 			continue;
 		}
-		if (get_be32(ike_buf) != 0) {
-			/* ESP that missed the steering (should not happen): the replay
-			 * window belongs to a data-plane thread, so it is not handled here. */
-			dp_stat_add(&dp_stats.ike_misrouted, 1);
-			continue;
-		}
 		xmit_get_dst(&m, &dst, &ifindex);
-		dp_stat_add(&dp_stats.ike_in, 1);
-		if (ike_fn)
-			ike_fn(ike_buf + 4, (size_t)n - 4, from.sin_addr.s_addr, ntohs(from.sin_port),
-			       dst, 4500, ike_arg);
+		seg = xmit_gro_size(&m);
+		if (!seg || seg > (size_t)n)
+			seg = (size_t)n;
+		size_t off = 0;
+		do { /* once even for an empty datagram */
+			ike_one(ike_buf + off, (size_t)n - off < seg ? (size_t)n - off : seg, &from, dst);
+			off += seg;
+		} while (off < (size_t)n);
 	}
 }
 
@@ -140,11 +181,12 @@ int xmit_open(void)
 	}
 	dp_xmit.steered = attach_steering(dp_xmit.ike_fd) == 0;
 	/* ESP in UDP may arrive as one GSO super-datagram (UDP_GRO): the data
-	 * plane splits it by the segment size the kernel reports. */
-	{
-		int one = 1;
-		dp_xmit.udp_gro = setsockopt(dp_xmit.udp_fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
-	}
+	 * plane splits it by the segment size the kernel reports. The kernel
+	 * decides whether to coalesce a flow by the socket its hash picks, before
+	 * the steering runs: both sockets ask for it, or the flows hashed to the
+	 * IKE socket would never be coalesced. */
+	dp_xmit.udp_gro = setsockopt(dp_xmit.udp_fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0 &&
+			  setsockopt(dp_xmit.ike_fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
 	if (!dp_xmit.steered)
 		log_ios(LOG_SEV_ERR, "CRYPTO", "DP_SOCKET",
 			"cannot steer port 4500 (SO_ATTACH_REUSEPORT_CBPF: %s)", strerror(errno));
