@@ -143,7 +143,10 @@ static int arg_ok(enum tok_kind k, const char *w)
 	char *end;
 	switch (k) {
 	case T_ADDR:
-		return inet_pton(AF_INET, w, &a) == 1;
+		/* Every A.B.C.D is one peer: 0.0.0.0 would read as "all of them"
+		 * to handlers that take 0 for no filter, and a clear would hit all. */
+		return inet_pton(AF_INET, w, &a) == 1 && a.s_addr != htonl(INADDR_ANY) &&
+		       a.s_addr != htonl(INADDR_BROADCAST);
 	case T_NUM:
 		errno = 0;
 		(void)strtoull(w, &end, 0);

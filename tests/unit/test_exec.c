@@ -87,6 +87,10 @@ static void test_errors(void **s)
 	assert_string_equal(o.buf, "show crypto bogus\n            ^\n% Invalid input detected at '^' marker.\n");
 	assert_int_equal(run("show crypto ipsec sa peer 300.1.1.1", &o), 1);
 	assert_non_null(strstr(o.buf, "^\n% Invalid input"));
+	/* A peer is one address: 0.0.0.0 must not reach a handler as "all". */
+	assert_int_equal(run("show crypto ipsec sa peer 0.0.0.0", &o), 1);
+	assert_non_null(strstr(o.buf, "^\n% Invalid input"));
+	assert_int_equal(run("show crypto ipsec sa peer 255.255.255.255", &o), 1);
 	assert_int_equal(run("show crypto", &o), 1);
 	assert_string_equal(o.buf, "% Incomplete command.\n");
 	assert_int_equal(run("terminal length x", &o), 1);
