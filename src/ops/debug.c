@@ -54,6 +54,16 @@ int debug_cond_add(uint32_t peer_be)
 	return 0;
 }
 
+int debug_cond_del(uint32_t peer_be)
+{
+	for (int i = 0; i < nconds; i++)
+		if (conds[i] == peer_be) {
+			conds[i] = conds[--nconds];
+			return 0;
+		}
+	return -1;
+}
+
 void debug_cond_clear(void)
 {
 	nconds = 0;
@@ -76,13 +86,13 @@ void debug_show(struct out *o)
 		{DBG_IPSEC, "Crypto IPSEC debugging is on"},
 		{DBG_ENGINE, "Crypto Engine debugging is on"},
 	};
-	if (debug_mask == 0)
-		return;
-	out_printf(o, "Cryptographic Subsystem:\n");
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (debug_mask & names[i].bit)
-			out_printf(o, "  %s\n", names[i].text);
-	if (nconds) {
+	if (debug_mask) {
+		out_printf(o, "Cryptographic Subsystem:\n");
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (debug_mask & names[i].bit)
+				out_printf(o, "  %s\n", names[i].text);
+	}
+	if (nconds) { /* shown on their own too: they filter whatever is turned on later */
 		out_printf(o, "\nCrypto conditional debug currently is turned ON\n");
 		out_printf(o, "IKE peer IP address filters:\n");
 		for (int i = 0; i < nconds; i++) {

@@ -27,6 +27,8 @@ void debug_log(unsigned cat, const char *fmt, ...) __attribute__((format(printf,
 
 void debug_set(unsigned cats, int on);
 int debug_cond_add(uint32_t peer_be);
+/* Remove one peer condition: 0, or -1 if there was none for it. */
+int debug_cond_del(uint32_t peer_be);
 void debug_cond_clear(void);
 struct out;
 void debug_show(struct out *o);

@@ -145,7 +145,9 @@ static int trap_level = 6;
 
 void log_set_trap_level(int level)
 {
+	pthread_mutex_lock(&log_mu);
 	trap_level = level;
+	pthread_mutex_unlock(&log_mu);
 }
 
 int log_set_host(uint32_t addr_be, uint16_t port)
@@ -315,7 +317,7 @@ void log_show(struct out *o)
 			   log_sev_name(blevel), (unsigned long long)blogged);
 	else
 		out_printf(o, "    Buffer logging:  disabled\n");
-	out_printf(o, "    Trap logging: level debugging, %llu message lines logged\n",
+	out_printf(o, "    Trap logging: level %s, %llu message lines logged\n", log_sev_name(trap_level),
 		   (unsigned long long)lines_total);
 	for (int i = 0; i < nhosts; i++) {
 		char a[INET_ADDRSTRLEN];

@@ -64,6 +64,18 @@ static int cmd_debug_cond(struct exec_ctx *ctx, int argc, char **argv, struct ou
 	return 0;
 }
 
+static int cmd_undebug_cond(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, argv[argc - 1], &a) != 1)
+		return 1;
+	if (debug_cond_del(a.s_addr) < 0) {
+		out_printf(o, "%% No debug condition for peer %s\n", argv[argc - 1]);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_undebug_all(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 {
 	debug_reset();
@@ -93,6 +105,10 @@ void basic_register_commands(void)
 	}
 	exec_register("debug crypto condition peer ipv4 A.B.C.D", cmd_debug_cond,
 		      "Filter crypto debugs by peer address");
+	exec_register("no debug crypto condition peer ipv4 A.B.C.D", cmd_undebug_cond,
+		      "Remove one peer filter");
+	exec_register("undebug crypto condition peer ipv4 A.B.C.D", cmd_undebug_cond,
+		      "Remove one peer filter");
 	exec_register("undebug all", cmd_undebug_all, "Disable all debugging");
 	exec_register("no debug all", cmd_undebug_all, "Disable all debugging");
 	exec_register("enable", cmd_noop, "Turn on privileged commands (no-op)");

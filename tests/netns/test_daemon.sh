@@ -40,6 +40,17 @@ ctl a debug crypto condition peer ipv4 192.0.2.2 >/dev/null
 dbg=$(ctl a show debug)
 check "show debug lists isakmp" grep -q "Crypto ISAKMP debugging is on" <<<"$dbg"
 check "show debug lists condition" grep -q "192.0.2.2" <<<"$dbg"
+ctl a debug crypto condition peer ipv4 192.0.2.9 >/dev/null
+check "no debug ... condition removes one" ctl a no debug crypto condition peer ipv4 192.0.2.2
+dbg=$(ctl a show debug)
+check "the other condition stays" grep -q "192.0.2.9" <<<"$dbg"
+check "the removed one is gone" bash -c "! grep -q '192.0.2.2' <<<\"\$0\"" "$dbg"
+out=$(ctl a undebug crypto condition peer ipv4 192.0.2.77); rc=$?
+check "removing a condition that is not there fails" [ "$rc" = 1 ]
+check "... and says so" grep -q "No debug condition for peer 192.0.2.77" <<<"$out"
+ctl a no debug crypto isakmp >/dev/null
+ctl a no debug crypto ipsec >/dev/null
+check "show debug lists conditions alone" grep -q "192.0.2.9" <<<"$(ctl a show debug)"
 ctl a undebug all >/dev/null
 check "undebug all clears show debug" [ -z "$(ctl a show debug)" ]
 
