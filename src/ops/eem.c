@@ -216,7 +216,9 @@ static void on_maxrun(struct timer *t, void *arg)
 	inst_finish(in, 1);
 }
 
-static void applet_trigger(struct eem_applet *a)
+/* Start a run of a: 0, or -1 when it was skipped (already running, chain
+ * too deep, no memory). */
+static int applet_trigger(struct eem_applet *a)
 {
 	const char *type = event_name(a->event);
 	unsigned depth = acting ? acting->depth + 1 : 0;
@@ -224,7 +226,7 @@ static void applet_trigger(struct eem_applet *a)
 	if (a->inst) {
 		a->st.skipped++;
 		hist_add(++job_seq, type, a->name, "skipped");
-		return;
+		return -1;
 	}
 	/* Applets that start each other (A runs B, B runs A) would go on forever. */
 	if (depth > EEM_MAX_DEPTH) {
@@ -233,7 +235,7 @@ static void applet_trigger(struct eem_applet *a)
 		log_ios(LOG_SEV_ERR, "HA_EM", "FMPD_ERROR",
 			"Policy %s not started: started by a chain of %u applets (at most %u)", a->name,
 			depth, EEM_MAX_DEPTH);
-		return;
+		return -1;
 	}
 	struct eem_inst *in = calloc(1, sizeof(*in));
 	if (in == NULL)
@@ -258,12 +260,13 @@ static void applet_trigger(struct eem_applet *a)
 	hist_add(in->job, type, a->name, "actv");
 	timer_arm(&in->maxrun_t, (uint64_t)in->maxrun * 1000);
 	timer_arm(&in->step_t, 0);
-	return;
+	return 0;
 fail:
 	if (in)
 		free(in->acts);
 	free(in);
 	log_ios(LOG_SEV_ERR, "HA_EM", "FMPD_ERROR", "Policy %s not started: out of memory", a->name);
+	return -1;
 }
 
 /* ---- detectors ---- */
@@ -417,7 +420,13 @@ int eem_run(const char *name, struct out *o)
 				   a ? " with event none" : "");
 		return -1;
 	}
-	applet_trigger(a);
+	if (applet_trigger(a)) {
+		if (o)
+			out_printf(o, "%%ERROR: applet %s was not started: %s\n", name,
+				   a->inst ? "it is still running (see show event manager history events)"
+					   : "see the log");
+		return -1;
+	}
 	return 0;
 }
 

@@ -210,9 +210,13 @@ static void test_one_instance(void **state)
 	action(a, "1", EEM_ACT_WAIT, NULL)->wait_sec = 5;
 	action(a, "2", EEM_ACT_SYSLOG, "end");
 	eem_apply(&cfg);
-	eem_run("one", NULL);
+	assert_int_equal(eem_run("one", NULL), 0);
 	run_due(0);
-	eem_run("one", NULL);
+	struct out e;
+	out_init(&e);
+	assert_int_equal(eem_run("one", &e), -1); /* the operator is told, not left guessing */
+	assert_non_null(strstr(e.buf, "%ERROR: applet one was not started: it is still running"));
+	out_free(&e);
 	eem_run("one", NULL);
 	run_due(0);
 	struct eem_stats st;
