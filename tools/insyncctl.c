@@ -94,6 +94,15 @@ static unsigned char complete_fn(EditLine *el, int ch)
 	return rc;
 }
 
+/* exit, quit or logout, with blanks around allowed (as IOS takes them). */
+static int is_exit(const char *line)
+{
+	char w[16];
+	char rest;
+	return sscanf(line, " %15s %c", w, &rest) == 1 &&
+	       (!strcmp(w, "exit") || !strcmp(w, "quit") || !strcmp(w, "logout"));
+}
+
 static int interactive(void)
 {
 	HistEvent ev;
@@ -112,7 +121,7 @@ static int interactive(void)
 				continue;
 			}
 			line[strcspn(line, "\r\n")] = '\0';
-			if (strcmp(line, "exit") == 0 || strcmp(line, "quit") == 0)
+			if (is_exit(line))
 				break;
 			last = run_line(line);
 			if (last == 2 && access(sock, F_OK) != 0)
@@ -141,9 +150,12 @@ static int interactive(void)
 		if (line[0] == '\0')
 			continue;
 		history(h, &ev, H_ENTER, line);
-		if (strcmp(line, "exit") == 0 || strcmp(line, "quit") == 0 || strcmp(line, "logout") == 0)
+		if (is_exit(line))
 			break;
 		last = run_line(line);
+		char w[16];
+		if (sscanf(line, " %15s", w) == 1 && strlen(w) >= 3 && !strncmp(w, "reload", strlen(w)))
+			load_prompt(); /* the hostname may have changed */
 	}
 	history_end(h);
 	el_end(el);

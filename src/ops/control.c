@@ -176,7 +176,19 @@ static void on_accept(int fd, uint32_t ev, void *arg)
 			}
 		struct client *c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
 		if (c == NULL) {
-			close(cfd); /* too many clients */
+			/* Too many sessions: say so, or the client can only report the
+			 * daemon unreachable. It reads this even if its request
+			 * found the socket closed. */
+			static const char busy[] = "% insyncd: too many control sessions open; try again\n";
+			uint8_t fr[5 + sizeof(busy) - 1];
+			uint32_t l = sizeof(busy);
+			fr[0] = (uint8_t)(l >> 24), fr[1] = (uint8_t)(l >> 16), fr[2] = (uint8_t)(l >> 8);
+			fr[3] = (uint8_t)l, fr[4] = 1;
+			memcpy(fr + 5, busy, sizeof(busy) - 1);
+			if (send(cfd, fr, sizeof(fr), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+				/* nothing more to do for it */
+			}
+			close(cfd);
 			continue;
 		}
 		c->fd = cfd;
@@ -267,8 +279,10 @@ int control_request(const char *path, int type, const char *line, struct out *ou
 	hdr[2] = (uint8_t)(fl >> 8);
 	hdr[3] = (uint8_t)fl;
 	hdr[4] = (uint8_t)type;
-	if (send(fd, hdr, 5, MSG_NOSIGNAL) != 5 || send(fd, line, l, MSG_NOSIGNAL) != (ssize_t)l)
-		goto out;
+	ssize_t sent = send(fd, hdr, 5, MSG_NOSIGNAL);
+	if (sent == 5)
+		sent = send(fd, line, l, MSG_NOSIGNAL);
+	(void)sent; /* a failed send may be a daemon that answered "busy" and closed: read on */
 	uint8_t rh[5];
 	size_t got = 0;
 	while (got < 5) {
