@@ -70,6 +70,7 @@ struct ike_sa_info {
 	uint32_t lifetime_sec, age_sec;
 	uint32_t spi;              /* IKE_EV_INVALID_SPI*: the ESP SPI concerned */
 	unsigned n_child;
+	uint32_t id;               /* stays with the SA: Tunnel-id, Session-id, conn-id in show */
 };
 
 enum ike_event {

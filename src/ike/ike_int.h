@@ -178,6 +178,7 @@ struct ike_sa {
 	int init_retries;
 	int half_open;
 	int nego_out;  /* initiator, counted in ike->nego_out until it is up or gone */
+	uint32_t id;   /* for show: numbered in creation order, never reused while it lives */
 	int cookie_ok; /* responder: its IKE_SA_INIT returned our COOKIE */
 	int unver;     /* in ike->unver: half-open, never returned a COOKIE */
 	struct ike_sa *unver_prev, *unver_next;
@@ -242,6 +243,7 @@ struct ike {
 	struct child_sa **h_child;
 	struct ike_sa *all;
 	unsigned half_open, cookie_threshold, nego_out;
+	uint32_t next_id;
 	uint32_t max_sa, max_nego_in, max_nego_out; /* crypto ikev2 limit (0: none) */
 	struct ike_sa *unver_head, *unver_tail;      /* oldest first: first to give way */
 	uint64_t limit_log_ms;

@@ -198,6 +198,9 @@ struct ike_sa *ike_sa_new(struct ike *ike, int initiator, uint32_t local, uint16
 	sa->local = local, sa->lport = lport, sa->peer = peer, sa->pport = pport;
 	sa->created_ms = sa->last_rx_ms = loop_now_ms();
 	sa->pc.tunnel = IKE_TUNNEL_NONE;
+	if (!++ike->next_id)
+		ike->next_id = 1; /* 0 is no id */
+	sa->id = ike->next_id;
 	timer_init(&sa->t_retx, NULL, sa);
 	timer_init(&sa->t_rekey, NULL, sa);
 	timer_init(&sa->t_dpd, NULL, sa);
@@ -404,6 +407,7 @@ void ike_sa_info(const struct ike_sa *sa, struct ike_sa_info *i)
 	i->lifetime_sec = sa->pc.ike_lifetime;
 	i->age_sec = (uint32_t)((now - (sa->established_ms ? sa->established_ms : sa->created_ms)) / 1000);
 	i->n_child = sa->n_children;
+	i->id = sa->id;
 }
 
 void ike_sa_clear_ctx(struct ike_sa *sa)

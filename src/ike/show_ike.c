@@ -93,14 +93,14 @@ static int cmd_ikev2_sa(struct exec_ctx *ctx, int argc, char **argv, struct out 
 		tunnel_name(s->tunnel, tn, sizeof(tn));
 		snprintf(lp, sizeof(lp), "%s/%u", ip4(s->local, l), s->local_port);
 		snprintf(rp, sizeof(rp), "%s/%u", ip4(s->peer, r), s->peer_port);
-		out_printf(o, "%-9zu %-21s %-21s %-20s %s \n", i + 1, lp, rp, "none/none", status_word(s->state));
+		out_printf(o, "%-9u %-21s %-21s %-20s %s \n", s->id, lp, rp, "none/none", status_word(s->state));
 		out_printf(o, "      Encr: %s, PRF: %s, Hash: %s, DH Grp:%d, Auth sign: PSK, Auth verify: PSK\n",
 			   s->encr[0] ? s->encr : "unknown", s->prf[0] ? s->prf : "None",
 			   s->integ[0] ? s->integ : "None", s->dh_group);
 		out_printf(o, "      Life/Active Time: %u/%u sec\n", s->lifetime_sec, s->age_sec);
 		if (!detail)
 			continue;
-		out_printf(o, "      CE id: 0, Session-id: %zu\n", i + 1);
+		out_printf(o, "      CE id: 0, Session-id: %u\n", s->id);
 		out_printf(o, "      Status Description: %s (%s)\n", status_word(s->state), ike_sa_state_name(s->state));
 		out_printf(o, "      Local spi: %016llX       Remote spi: %016llX\n",
 			   (unsigned long long)(s->initiator ? s->spi_i : s->spi_r),
@@ -127,8 +127,8 @@ static int cmd_isakmp_sa(struct exec_ctx *ctx, int argc, char **argv, struct out
 
 	out_printf(o, "IPv4 Crypto ISAKMP SA\ndst             src             state          conn-id status\n");
 	for (size_t i = 0; i < n; i++)
-		out_printf(o, "%-15s %-15s %-14s %7zu %s (IKEv2)\n", ip4(v[i].peer, r), ip4(v[i].local, l),
-			   status_word(v[i].state), 1000 + i + 1,
+		out_printf(o, "%-15s %-15s %-14s %7llu %s (IKEv2)\n", ip4(v[i].peer, r), ip4(v[i].local, l),
+			   status_word(v[i].state), 1000ull + v[i].id,
 			   v[i].state == IKE_SA_ESTABLISHED || v[i].state == IKE_SA_REKEYING ? "ACTIVE" : "INACTIVE");
 	more_note(o, n, total);
 	out_printf(o, "\nIPv6 Crypto ISAKMP SA\n\n");
@@ -153,7 +153,7 @@ static int cmd_session(struct exec_ctx *ctx, int argc, char **argv, struct out *
 		out_printf(o, "Interface: %s\n", tn);
 		out_printf(o, "Session status: %s\n", up && s->n_child ? "UP-ACTIVE" : up ? "UP-IDLE" : "DOWN-NEGOTIATING");
 		out_printf(o, "Peer: %s port %u\n", ip4(s->peer, r), s->peer_port);
-		out_printf(o, "  Session ID: %zu\n", i + 1);
+		out_printf(o, "  Session ID: %u\n", s->id);
 		out_printf(o, "  IKEv2 SA: local %s/%u remote %s/%u %s\n", ip4(s->local, l), s->local_port,
 			   r, s->peer_port, up ? "Active" : "Inactive");
 		out_printf(o, "  IPSEC FLOW: permit ip 0.0.0.0/0.0.0.0 0.0.0.0/0.0.0.0\n");

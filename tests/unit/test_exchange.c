@@ -1752,6 +1752,27 @@ static void test_limit_simultaneous(void **st)
 	CHECK(c.rej_sa_limit == 0 && c.rej_out == 0);
 }
 
+/* The ids show prints (Tunnel-id, Session-id, conn-id) stay with their SA:
+ * another SA arriving must not renumber the ones already listed. */
+static void test_show_ids_stable(void **st)
+{
+	struct ike_sa_info v[4];
+	uint32_t id;
+	struct msg m;
+	size_t n;
+
+	(void)st;
+	establish();
+	CHECK(ike_x_list(N.p[PB].ike, v, 4) == 1 && v[0].id != 0);
+	id = v[0].id;
+	m = other_init(ELSEWHERE(3));
+	inject_from_elsewhere(PB, &m); /* a half-open SA, listed first */
+	n = ike_x_list(N.p[PB].ike, v, 4);
+	CHECK(n == 2);
+	CHECK((v[0].state == IKE_SA_ESTABLISHED ? v[0].id : v[1].id) == id);
+	CHECK(v[0].id != v[1].id);
+}
+
 /* ---------------- peer abuse (found by review) ---------------- */
 
 static struct ike_sa *established_sa(int i)
@@ -2403,6 +2424,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_limit_outgoing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limit_outgoing_waits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limit_simultaneous, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_show_ids_stable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_child_deleted_after_ike_rekey, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rekey_spi_zero, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_child_sa_limit, setup, teardown),
