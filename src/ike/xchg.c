@@ -53,6 +53,8 @@ static int xchg_build(struct ike_sa *sa, uint8_t exch, uint8_t flags, uint32_t m
 {
 	struct ike_hdr h = {sa->spi_i, sa->spi_r, exch, flags, msgid};
 	struct ike_sk sk;
+	uint64_t mask = flags & IKE_FLAG_R ? (uint64_t)1 << 63 : 0;
+	uint8_t t = b->first;
 
 	if (sa->initiator)
 		h.flags |= IKE_FLAG_I;
@@ -61,7 +63,18 @@ static int xchg_build(struct ike_sa *sa, uint8_t exch, uint8_t flags, uint32_t m
 		ike_pb_describe(b, plds, sizeof(plds));
 		xchg_log(sa, 1, exch, h.flags, msgid, plds);
 	}
-	flightrec_record(sa->peer, FR_IKE_SENT, exch, msgid, flags & IKE_FLAG_R ? (uint64_t)1 << 63 : 0);
+	/* The payloads we built, as the receive side lists them: the inner ones
+	 * of an encrypted message, not SK. A walk of the generic headers in b,
+	 * cheap enough for every message. */
+	for (size_t off = 0; t != IKE_PLD_NONE && !b->w.err && off + IKE_PLD_HDR_LEN <= b->w.len;) {
+		size_t len = get_be16(b->buf + off + 2);
+		mask |= FR_PLD_BIT(t);
+		if (len < IKE_PLD_HDR_LEN)
+			break;
+		t = b->buf[off];
+		off += len;
+	}
+	flightrec_record(sa->peer, FR_IKE_SENT, exch, msgid, mask);
 	if (exch == IKE_SA_INIT)
 		return ike_msg_build(&h, b, NULL, out, cap);
 	keymat_sk(&sa->k, sa->initiator, &sk);

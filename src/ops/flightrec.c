@@ -115,7 +115,9 @@ static void lru_push(struct fr_peer *p)
 }
 
 /* Find or take a ring for addr and make it the most recently active; reuses
- * the least recently active ring when the pool is full. Called with fr_lock held. */
+ * the least recently active ring when the pool is full. Called with fr_lock held,
+ * and only by flightrec_record(): everything else looks peers up with fr_find(),
+ * so only an event gives a peer a ring. */
 static struct fr_peer *fr_get(uint32_t addr, uint64_t now)
 {
 	struct fr_peer *p = fr_find(addr);
@@ -460,26 +462,35 @@ static uint64_t mono_ms(void)
 	return mono_ns() / 1000000;
 }
 
-/* Rate limit per peer (0 = the all-peers dump). Returns 1 if a dump may go now. */
-static int dump_allowed(uint32_t peer_be, uint64_t now_ms)
+/* May a dump of peer_be (0 = all peers) go now? 0: yes (the rate limit is
+ * charged), 1: suppressed by the rate limit, 2: no ring for that peer. The
+ * peer is only looked up: a dump must never create a ring, or dumps of
+ * addresses we never talked to would take rings (and, through the file cap,
+ * delete real dumps). */
+static int dump_check(uint32_t peer_be, uint64_t now_ms)
 {
-	int ok = 1;
+	int rc = 0;
 	pthread_mutex_lock(&fr_lock);
 	uint64_t *last = &fr_all_last_dump_ms;
 	int *dumped = &fr_all_dumped;
 	if (peer_be) {
-		struct fr_peer *p = fr_get(peer_be, mono_ns());
+		struct fr_peer *p = fr_find(peer_be);
+		if (p == NULL || p->total == 0) {
+			rc = 2;
+			goto out;
+		}
 		last = &p->last_dump_ms;
 		dumped = &p->dumped;
 	}
-	if (*dumped && fr_dump_interval_ms && now_ms - *last < fr_dump_interval_ms)
-		ok = 0;
-	if (ok) {
-		*last = now_ms;
-		*dumped = 1;
+	if (*dumped && fr_dump_interval_ms && now_ms - *last < fr_dump_interval_ms) {
+		rc = 1;
+		goto out;
 	}
+	*last = now_ms;
+	*dumped = 1;
+out:
 	pthread_mutex_unlock(&fr_lock);
-	return ok;
+	return rc;
 }
 
 static int is_dump_name(const char *n)
@@ -546,8 +557,9 @@ int flightrec_dump_file(uint32_t peer_be, const char *reason, char *name_out, si
 		reason = "manual";
 	if (peer_be)
 		inet_ntop(AF_INET, &peer_be, who, sizeof(who));
-	if (!dump_allowed(peer_be, mono_ms())) {
-		ret = 1;
+	int why = dump_check(peer_be, mono_ms());
+	if (why != 0) {
+		ret = why;
 		goto out;
 	}
 	time_t t = time(NULL);
@@ -665,6 +677,8 @@ static int cmd_dump(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 	int r = flightrec_dump_file(a.s_addr, "operator request", name, sizeof(name));
 	if (r == 0)
 		out_printf(o, "Flight recorder written to %s\n", name);
+	else if (r == 2)
+		out_printf(o, "%% No flight-recorder records for %s\n", argv[argc - 1]);
 	else if (r == 1)
 		out_printf(o, "%% Flight recorder dump suppressed (one per %llus per peer)\n",
 			   (unsigned long long)(fr_dump_interval_ms / 1000));

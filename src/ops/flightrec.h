@@ -76,10 +76,12 @@ void flightrec_dump(uint32_t peer_be, struct out *o);
  * %CRYPTO-5-FLIGHTREC_DUMP naming the file. At most one dump per peer per
  * FR_DUMP_INTERVAL_MS; FR_DUMP_FILES_MAX files are kept. The file name
  * ("disk0:...") goes to name_out if given. Returns 0 when written, 1 when
- * suppressed by the rate limit, -1 on error. */
+ * suppressed by the rate limit, 2 when the peer has no records (nothing is
+ * written, logged or counted, and no ring is created), -1 on error. */
 int flightrec_dump_file(uint32_t peer_be, const char *reason, char *name_out, size_t cap);
 
-/* Exec commands: show crypto flight-recorder [peer A.B.C.D], clear crypto flight-recorder. */
+/* Exec commands: show crypto flight-recorder [peer A.B.C.D], crypto flight-recorder
+ * dump [peer A.B.C.D], clear crypto flight-recorder. */
 void flightrec_register_commands(void);
 
 /* Number of records currently held for a peer (tests). */

@@ -1,6 +1,7 @@
 /* The flight recorder: ring wrap, LRU reuse of rings, formatting of every
- * event, dumps to disk0: with their rate limit, file cap and log line, the
- * exec commands, and concurrent recording. */
+ * event, dumps to disk0: with their rate limit, file cap and log line, dumps
+ * of peers without records, the exec commands, the payload lists of the IKE
+ * messages the engine sends, and concurrent recording. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "ike/ike_int.h" /* white-box: xchg_build's record of what we send */
+#include "ike/ike_msg.h"
 #include "ops/exec.h"
 #include "ops/flightrec.h"
 #include "ops/log.h"
@@ -207,6 +210,7 @@ static void test_dump_file(void **s)
 	/* Rate limit: a second dump for the same peer within the interval is
 	 * suppressed; another peer and the all-peers dump are not. */
 	assert_int_equal(flightrec_dump_file(p, "again", name, sizeof(name)), 1);
+	flightrec_record(ip("192.0.2.3"), FR_DPD_DEAD, 5, 0, 0);
 	assert_int_equal(flightrec_dump_file(ip("192.0.2.3"), "dead peer", name, sizeof(name)), 0);
 	assert_int_equal(flightrec_dump_file(0, "all", name, sizeof(name)), 0);
 	assert_int_equal(strncmp(name, "disk0:flightrec-all-", 20), 0);
@@ -237,6 +241,182 @@ static void test_dump_file(void **s)
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
+}
+
+/* Regression: a dump of a peer we never talked to wrote an empty file,
+ * created a ring and counted; enough of them pushed real dumps out through
+ * the file cap. Now nothing is written, created, logged or counted, and the
+ * command fails with a % message. */
+static void test_dump_unknown_peer(void **s)
+{
+	char dir[] = "/tmp/insync-fr-XXXXXX", name[128] = "", cmd[600];
+	struct exec_ctx ctx = { 0 };
+	struct out o;
+	out_init(&o);
+	assert_non_null(mkdtemp(dir));
+	exec_set_datadir(dir);
+	log_add_hook(hook, NULL);
+	flightrec_register_commands();
+	flightrec_set_dump_interval(0);
+	uint32_t known = ip("192.0.2.2"), unknown = ip("203.0.113.50");
+	flightrec_record(known, FR_DPD_DEAD, 3, 0, 0);
+	assert_int_equal(flightrec_dump_file(known, "dead peer", name, sizeof(name)), 0);
+	assert_int_equal(count_dumps(dir), 1);
+	uint64_t before = metrics_get(MC_FLIGHTREC_DUMPS);
+	logbuf[0] = '\0';
+
+	assert_int_equal(flightrec_dump_file(unknown, "recovery", name, sizeof(name)), 2);
+	out_reset(&o);
+	assert_int_equal(exec_run(&ctx, "crypto flight-recorder dump peer 203.0.113.50", &o), 1);
+	out_write(&o, "", 1);
+	assert_string_equal(o.buf, "% No flight-recorder records for 203.0.113.50\n");
+	/* More than the file cap: the genuine dump stays. */
+	for (int i = 0; i < FR_DUMP_FILES_MAX + 1; i++) {
+		snprintf(cmd, sizeof(cmd), "crypto flight-recorder dump peer 198.51.100.%d", i + 1);
+		out_reset(&o);
+		assert_int_equal(exec_run(&ctx, cmd, &o), 1);
+	}
+	assert_int_equal(count_dumps(dir), 1);
+	char path[512];
+	assert_int_equal(exec_resolve_file(name, path, sizeof(path)), 0);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(flightrec_peers(), 1);
+	assert_int_equal(flightrec_count(unknown), 0);
+	assert_int_equal(metrics_get(MC_FLIGHTREC_DUMPS), before);
+	assert_null(strstr(logbuf, "FLIGHTREC_DUMP"));
+
+	/* Showing an unknown peer creates no ring either. */
+	out_reset(&o);
+	assert_int_equal(exec_run(&ctx, "show crypto flight-recorder peer 203.0.113.50", &o), 0);
+	out_write(&o, "", 1);
+	assert_non_null(strstr(o.buf, "203.0.113.50: no records"));
+	assert_int_equal(flightrec_peers(), 1);
+
+	/* With every ring taken, a lookup must not reuse one either. */
+	for (uint32_t i = 1; i < FR_MAX_PEERS; i++)
+		flightrec_record(htonl(0x0a000000u + i), FR_DPD_SENT, i, 0, 0);
+	assert_int_equal(flightrec_peers(), FR_MAX_PEERS);
+	assert_int_equal(flightrec_dump_file(unknown, "x", name, sizeof(name)), 2);
+	out_reset(&o);
+	assert_int_equal(exec_run(&ctx, "show crypto flight-recorder peer 203.0.113.50", &o), 0);
+	assert_int_equal(flightrec_count(known), 1);
+	assert_int_equal(flightrec_count(htonl(0x0a000001u)), 1);
+	char *t = dump(0, &o);
+	assert_non_null(strstr(t, "0 ring(s) reused"));
+
+	/* Once the peer has records, it dumps. */
+	flightrec_record(unknown, FR_INVALID_SPI, 0x1234, 1, 0);
+	assert_int_equal(flightrec_dump_file(unknown, "x", name, sizeof(name)), 0);
+	assert_int_equal(metrics_get(MC_FLIGHTREC_DUMPS), before + 1);
+	log_del_hook(hook, NULL);
+	out_free(&o);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* What the engine puts on the wire, for the receive side of the test. */
+static uint8_t sent[IKE_BUILD_MAX + 256];
+static size_t sent_len;
+
+static int capture(void *arg, uint32_t local, uint16_t lport, uint32_t peer, uint16_t pport,
+		   const uint8_t *p, size_t len)
+{
+	assert_true(len <= sizeof(sent));
+	memcpy(sent, p, len);
+	sent_len = len;
+	return 0;
+}
+
+/* The payload list of the last IKE_SENT or IKE_RECV record: "SA,KE,Nonce,N". */
+static void last_payloads(struct out *o, uint32_t peer, const char *ev, char *buf, size_t cap)
+{
+	char *t = dump(peer, o), *hit = NULL, *p;
+	for (p = strstr(t, ev); p; p = strstr(p + 1, ev))
+		hit = p;
+	assert_non_null(hit);
+	hit = strstr(hit, "payloads=");
+	assert_non_null(hit);
+	snprintf(buf, cap, "%.*s", (int)strcspn(hit + 9, "\n"), hit + 9);
+}
+
+/* Regression: sent messages were recorded with payloads=none. Each sent
+ * message must list what it carries, as the receive side (xchg_log_msg, run
+ * here on the very bytes sent) lists it: for an encrypted message the inner
+ * payloads, not SK. */
+static void test_sent_payloads(void **s)
+{
+	struct ike *ike = calloc(1, sizeof(*ike));
+	struct ike_sa *sa = calloc(1, sizeof(*sa));
+	struct ike_pb b;
+	struct ike_msg m;
+	struct ike_sk sk;
+	struct out o;
+	char got[128], want[128];
+	uint8_t ke[32] = { 1 }, nonce[32] = { 2 }, natd[20] = { 3 };
+	uint32_t spi = 0x1234;
+	assert_non_null(ike);
+	assert_non_null(sa);
+	out_init(&o);
+	ike->env.send = capture;
+	sa->ike = ike;
+	sa->initiator = 1;
+	sa->peer = ip("192.0.2.2");
+	sa->local = ip("192.0.2.1");
+	sa->lport = sa->pport = 500;
+	sa->spi_i = 0x1111222233334444ull;
+
+	/* IKE_SA_INIT request: in clear. */
+	pb_init(&b);
+	pb_end(&b, pb_begin(&b, IKE_PLD_SA));
+	ike_pld_ke_put(&b, 31, ke, sizeof(ke));
+	ike_pld_nonce_put(&b, nonce, sizeof(nonce));
+	ike_pld_n_put(&b, 0, NULL, 0, N_NAT_DETECTION_SOURCE_IP, natd, sizeof(natd));
+	assert_int_equal(xchg_send_request(sa, IKE_SA_INIT, &b), 0);
+	xchg_cancel(sa);
+	char *t = dump(sa->peer, &o);
+	assert_non_null(strstr(t, "IKE_SENT                "
+				   "IKE_SA_INIT request msgid=0 payloads=SA,KE,Nonce,N\n"));
+	assert_int_equal(ike_msg_parse(&m, sent, sent_len), 0);
+	xchg_log_msg(sa, 0, &m, sa->peer, 500);
+	ike_msg_clear(&m);
+	last_payloads(&o, sa->peer, "IKE_SENT", want, sizeof(want));
+	last_payloads(&o, sa->peer, "IKE_RECV", got, sizeof(got));
+	assert_string_equal(got, want);
+
+	/* INFORMATIONAL response: encrypted (AES-GCM-16 with a fixed key). */
+	sa->spi_r = 0x5555666677778888ull;
+	sa->k.aead = 1;
+	sa->k.ek_len = 16;
+	sa->k.salt_len = IKE_GCM_SALT_LEN;
+	memset(sa->k.sk_ei, 0x42, sizeof(sa->k.sk_ei));
+	memset(sa->k.sk_er, 0x43, sizeof(sa->k.sk_er));
+	pb_init(&b);
+	ike_pld_n_put(&b, IKE_PROTO_ESP, (const uint8_t *)&spi, 4, N_INVALID_SPI, NULL, 0);
+	ike_pld_d_put(&b, IKE_PROTO_ESP, 4, &spi, 1);
+	assert_int_equal(xchg_send_response(sa, INFORMATIONAL, 3, &b), 0);
+	t = dump(sa->peer, &o);
+	assert_non_null(strstr(t, "IKE_SENT                "
+				   "INFORMATIONAL response msgid=3 payloads=N,D\n"));
+	assert_int_equal(ike_msg_parse(&m, sent, sent_len), 0);
+	keymat_sk(&sa->k, 1, &sk);
+	assert_int_equal(ike_msg_decrypt(&m, &sk), 0);
+	xchg_log_msg(sa, 0, &m, sa->peer, 500);
+	ike_msg_clear(&m);
+	last_payloads(&o, sa->peer, "IKE_SENT", want, sizeof(want));
+	last_payloads(&o, sa->peer, "IKE_RECV", got, sizeof(got));
+	assert_string_equal(got, want);
+
+	/* An empty INFORMATIONAL (a liveness check) has nothing to list. */
+	pb_init(&b);
+	assert_int_equal(xchg_send_response(sa, INFORMATIONAL, 4, &b), 0);
+	t = dump(sa->peer, &o);
+	assert_non_null(strstr(t, "IKE_SENT                "
+				   "INFORMATIONAL response msgid=4 payloads=none\n"));
+
+	free(sa->resp);
+	free(sa);
+	free(ike);
+	out_free(&o);
 }
 
 static void test_commands(void **s)
@@ -300,6 +480,8 @@ int main(void)
 		cmocka_unit_test_setup(test_format, setup),
 		cmocka_unit_test_setup(test_lru, setup),
 		cmocka_unit_test_setup(test_dump_file, setup),
+		cmocka_unit_test_setup(test_dump_unknown_peer, setup),
+		cmocka_unit_test_setup(test_sent_payloads, setup),
 		cmocka_unit_test_setup(test_commands, setup),
 		cmocka_unit_test_setup(test_threads, setup),
 	};
