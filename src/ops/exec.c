@@ -566,11 +566,64 @@ static int next_tokens(const char *line, const char **list, const struct cmd **o
 	return cnt;
 }
 
+/* "?" and TAB after a '|': the pipe keywords, then what the keyword takes.
+ * Returns 0 when line has no pipe (the command's own help applies). */
+static int pipe_help(const char *line, struct out *out, int complete)
+{
+	static const struct {
+		const char *kw, *help, *arg;
+	} t[] = {
+		{"append", "Append redirected output to a file", "WORD  disk0:FILE"},
+		{"begin", "Begin with the line that matches", "LINE  Regular expression"},
+		{"exclude", "Exclude lines that match", "LINE  Regular expression"},
+		{"include", "Include lines that match", "LINE  Regular expression"},
+		{"redirect", "Redirect output to a file", "WORD  disk0:FILE"},
+		{"tee", "Copy output to a file", "WORD  disk0:FILE, or /append and the file"},
+	};
+	const char *p = pipe_find(line, 0), *next, *w, *e;
+	size_t wl, n = sizeof(t) / sizeof(t[0]), hit = n, hits = 0;
+
+	if (!p)
+		return 0;
+	while ((next = pipe_find(p + 1, 1)))
+		p = next;
+	for (w = p + 1; *w == ' ' || *w == '\t'; w++)
+		;
+	for (e = w; *e && *e != ' ' && *e != '\t'; e++)
+		;
+	wl = (size_t)(e - w);
+	if (*e) { /* the keyword is complete: what follows it */
+		for (size_t i = 0; i < n; i++)
+			if (wl && !strncasecmp(t[i].kw, w, wl))
+				hit = i, hits++;
+		if (!complete)
+			out_printf(out, hits == 1 ? "  %s\n" : "%% Unrecognized command\n", hit < n ? t[hit].arg : "");
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!strncasecmp(t[i].kw, w, wl)) {
+			hit = i, hits++;
+			if (!complete)
+				out_printf(out, "  %-24s %s\n", t[i].kw, t[i].help);
+		}
+	if (complete && hits == 1)
+		out_printf(out, "%.*s%s \n", (int)(w - line), line, t[hit].kw);
+	else if (complete)
+		for (size_t i = 0; i < n; i++)
+			if (!strncasecmp(t[i].kw, w, wl))
+				out_printf(out, "%s\n", t[i].kw);
+	if (!complete && !hits)
+		out_printf(out, "%% Unrecognized command\n");
+	return 1;
+}
+
 void exec_help(const char *line, struct out *out)
 {
 	const char *list[EXEC_MAX_CMDS], *partial;
 	const struct cmd *owner[EXEC_MAX_CMDS];
 	int can_end;
+	if (pipe_help(line, out, 0))
+		return;
 	int n = next_tokens(line, list, owner, EXEC_MAX_CMDS, &can_end, &partial);
 	if (n < 0) {
 		out_printf(out, "%% Unrecognized command\n");
@@ -590,6 +643,8 @@ void exec_complete(const char *line, struct out *out)
 	const char *list[EXEC_MAX_CMDS], *partial;
 	const struct cmd *owner[EXEC_MAX_CMDS];
 	int can_end, kw = 0;
+	if (pipe_help(line, out, 1))
+		return;
 	int n = next_tokens(line, list, owner, EXEC_MAX_CMDS, &can_end, &partial);
 	for (int i = 0; i < n; i++)
 		kw += islower((unsigned char)list[i][0]) != 0;

@@ -167,6 +167,25 @@ static void test_help_complete(void **s)
 {
 	struct out o;
 	out_init(&o);
+	/* After a '|': the pipe keywords, then what the keyword takes. */
+	exec_help("show run | ", &o);
+	assert_non_null(strstr(o.buf, "include"));
+	assert_non_null(strstr(o.buf, "redirect"));
+	assert_null(strstr(o.buf, "Unrecognized"));
+	out_reset(&o);
+	exec_help("show run | inc ", &o);
+	assert_string_equal(o.buf, "  LINE  Regular expression\n");
+	out_reset(&o);
+	exec_help("show run | include x | ex", &o);
+	assert_non_null(strstr(o.buf, "exclude"));
+	assert_null(strstr(o.buf, "include"));
+	out_reset(&o);
+	exec_help("show run | frob", &o);
+	assert_non_null(strstr(o.buf, "% Unrecognized command"));
+	out_reset(&o);
+	exec_complete("show run | inc", &o);
+	assert_string_equal(o.buf, "show run | include \n");
+	out_reset(&o);
 	exec_help("show crypto ", &o);
 	assert_non_null(strstr(o.buf, "isakmp"));
 	assert_non_null(strstr(o.buf, "ipsec"));
