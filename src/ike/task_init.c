@@ -384,6 +384,9 @@ void task_init_respond(struct ike *ike, const struct ike_msg *m, uint32_t local,
 		return;
 	sa->cookie_ok = cookie_ok;
 	ike_sa_set_spi_r(sa, m->spi_i);
+	/* Recorded once it holds state (past the COOKIE gate): a forged flood
+	 * answered statelessly takes no flight-recorder rings. */
+	xchg_log_msg(sa, 0, m, peer, pport);
 	sa->alg = sel;
 	memcpy(sa->ni, ni, nil);
 	sa->ni_len = nil;
