@@ -305,12 +305,42 @@ static int cmd_clear_sa(struct exec_ctx *ctx, int argc, char **argv, struct out 
 	return 0;
 }
 
+/* The peer's tunnel address as far as the configuration tells it (there is no
+ * NHRP to learn it from): the next hop of `ip route`s inside the tunnel's
+ * subnet, if they agree, else the one other host of a /30 or /31. Network
+ * order; 0 when unknown. */
+static uint32_t dmvpn_peer_tunnel_addr(const struct config *c, const struct cfg_tunnel *t)
+{
+	uint32_t mask, self, net, bcast, found = 0;
+
+	if (!t->has_addr)
+		return 0;
+	mask = ntohl(t->mask);
+	self = ntohl(t->addr);
+	net = self & mask;
+	bcast = net | ~mask;
+	for (const struct cfg_route *r = c->routes; r; r = r->next) {
+		uint32_t nh = ntohl(r->nexthop);
+		if (!r->nexthop || (nh & mask) != net || nh == self ||
+		    (mask < 0xfffffffeu && (nh == net || nh == bcast)))
+			continue;
+		if (found && found != nh)
+			return 0; /* two peers on one point-to-point link: cannot tell */
+		found = nh;
+	}
+	if (!found && mask == 0xfffffffeu)
+		found = self ^ 1;
+	else if (!found && mask == 0xfffffffcu && (self == net + 1 || self == net + 2))
+		found = self == net + 1 ? net + 2 : net + 1;
+	return htonl(found);
+}
+
 /* show dmvpn [detail]: insync has no mGRE/NHRP; its tunnels are static VTIs,
  * listed in DMVPN's table shape so scripts written for hubs still read them. */
 static int cmd_show_dmvpn(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 {
 	const struct config *c = daemon_config();
-	char peer[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
+	char peer[INET_ADDRSTRLEN], paddr[INET_ADDRSTRLEN];
 	int n = 0;
 
 	for (const struct cfg_tunnel *t = c ? c->tunnels : NULL; t; t = t->next)
@@ -326,19 +356,21 @@ static int cmd_show_dmvpn(struct exec_ctx *ctx, int argc, char **argv, struct ou
 		      "==========================================================================\n");
 	for (const struct cfg_tunnel *t = c->tunnels; t; t = t->next) {
 		struct ike_tunnel_info ti;
+		uint32_t pa;
 		int up;
 		if (!t->mode_ipsec_v4 || !t->dst)
 			continue;
 		up = ike_tunnel_info(t->num, &ti) == 0 && ti.spi_in;
 		inet_ntop(AF_INET, &t->dst, peer, sizeof(peer));
-		if (t->has_addr)
-			inet_ntop(AF_INET, &t->addr, addr, sizeof(addr));
+		/* The peer's tunnel address, not ours; IOS's word when unknown. */
+		if ((pa = dmvpn_peer_tunnel_addr(c, t)))
+			inet_ntop(AF_INET, &pa, paddr, sizeof(paddr));
 		else
-			snprintf(addr, sizeof(addr), "unassigned");
+			snprintf(paddr, sizeof(paddr), "UNKNOWN");
 		out_printf(o, "\nInterface: Tunnel%u, IPv4 sVTI Details \nType:Static VTI, Peers:1, \n\n", t->num);
 		out_printf(o, " # Ent  Peer NBMA Addr Peer Tunnel Add State  UpDn Tm Attrb\n");
 		out_printf(o, " ----- --------------- --------------- ----- -------- -----\n");
-		out_printf(o, "     1 %-15s %-15s %-5s %8s %5s\n", peer, addr, up ? "UP" : "DOWN",
+		out_printf(o, "     1 %-15s %-15s %-5s %8s %5s\n", peer, paddr, up ? "UP" : "DOWN",
 			   up ? "-" : "never", ti.udp_encap ? "SN" : "S");
 		if (argc > 2 && up)
 			out_printf(o, "       IKEv2 SA %s, CHILD_SA in 0x%X out 0x%X, age %u s\n",

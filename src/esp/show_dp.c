@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "daemon/daemon.h"
 #include "esp/dp_int.h"
 #include "esp/show_dp.h"
 #include "esp/spi_filter.h"
@@ -102,6 +103,7 @@ struct in_ctx {
 	struct sad_tun *st;
 	uint64_t now;
 	int n;
+	unsigned long long replay, icv; /* drops of the tunnel's inbound SAs */
 };
 
 static void print_in(struct sad_sa *s, void *arg)
@@ -111,6 +113,15 @@ static void print_in(struct sad_sa *s, void *arg)
 		return;
 	print_sa(c->o, s, c->now);
 	c->n++;
+}
+
+static void sum_in(struct sad_sa *s, void *arg)
+{
+	struct in_ctx *c = arg;
+	if (s->tun != c->st)
+		return;
+	c->replay += LD(s->esp->ctr.drops[ESP_DROP_REPLAY]);
+	c->icv += LD(s->esp->ctr.drops[ESP_DROP_ICV]);
 }
 
 static int cmp_num(const void *a, const void *b)
@@ -146,7 +157,7 @@ static int cmd_show_sa(struct exec_ctx *ctx, int argc, char **argv, struct out *
 	struct in_addr peer = {0};
 	int detail = 0;
 
-	/* show crypto ipsec sa [peer A.B.C.D] [detail] */
+	/* show crypto ipsec sa [detail] [peer A.B.C.D], either order */
 	for (int i = 4; i < argc; i++) {
 		if (!strcmp(argv[i], "detail"))
 			detail = 1;
@@ -158,7 +169,7 @@ static int cmd_show_sa(struct exec_ctx *ctx, int argc, char **argv, struct out *
 	for (size_t i = 0; i < n; i++) {
 		struct dp_tunnel *t = v[i];
 		struct sad_sa *out = sad_out(t->st);
-		struct in_ctx c = {o, t->st, now, 0};
+		struct in_ctx c = {.o = o, .st = t->st, .now = now};
 		if (peer.s_addr && t->dst != peer.s_addr)
 			continue;
 		ip4(t->src, a);
@@ -176,11 +187,12 @@ static int cmd_show_sa(struct exec_ctx *ctx, int argc, char **argv, struct out *
 		out_printf(o, "    #pkts decaps: %llu, #pkts decrypt: %llu, #pkts verify: %llu\n",
 			   LD(t->st->ctr.in_pkts), LD(t->st->ctr.in_pkts), LD(t->st->ctr.in_pkts));
 		if (detail) {
-			out_printf(o, "    #pkts no sa (send) %llu, #pkts invalid sa (rcv) %llu\n",
-				   LD(t->st->ctr.out_drops), (unsigned long long)(dp_drops(ESP_DROP_NO_SA_V4) +
-							dp_drops(ESP_DROP_NO_SA_UDP)));
+			/* Replay and ICV failures are counted per SA: the sum over the
+			 * tunnel's inbound SAs (those still installed). */
+			sad_foreach_in(sum_in, &c);
+			out_printf(o, "    #pkts no sa (send) %llu\n", LD(t->st->ctr.out_drops));
 			out_printf(o, "    #pkts replay failed (rcv): %llu, #pkts verify failed: %llu\n",
-				   LD(dp_stats.drops[ESP_DROP_REPLAY]), LD(dp_stats.drops[ESP_DROP_ICV]));
+				   c.replay, c.icv);
 		}
 		out_printf(o, "    #send errors %llu, #recv errors %llu\n", LD(t->st->ctr.out_drops),
 			   LD(t->st->ctr.in_drops));
@@ -190,7 +202,12 @@ static int cmd_show_sa(struct exec_ctx *ctx, int argc, char **argv, struct out *
 			out_printf(o, "     current outbound spi: 0x%X(%u)\n", out->esp->spi, out->esp->spi);
 		else
 			out_printf(o, "     current outbound spi: 0x0(0)\n");
-		out_printf(o, "     PFS (Y/N): N, DH group: none\n");
+		/* Manual keys had no DH. For IKE's, the data plane does not know, and
+		 * `set pfs` cannot tell: the first CHILD_SA (IKE_AUTH) has no KE even
+		 * with it, and without it a peer's rekey may bring one. No line
+		 * rather than a guess. */
+		if (out && out->manual)
+			out_printf(o, "     PFS (Y/N): N, DH group: none\n");
 		if (tunnel_hook)
 			tunnel_hook(o, t->num, tunnel_hook_arg);
 		out_printf(o, "\n     inbound esp sas:\n");
@@ -200,6 +217,11 @@ static int cmd_show_sa(struct exec_ctx *ctx, int argc, char **argv, struct out *
 			print_sa(o, out, now);
 	}
 	free(v);
+	/* A packet whose SPI has no SA has no tunnel either: datapath-wide. */
+	if (detail)
+		out_printf(o, "\nTotals, all interfaces:\n"
+			      "    #pkts invalid sa (rcv) %llu\n",
+			   (unsigned long long)(dp_drops(ESP_DROP_NO_SA_V4) + dp_drops(ESP_DROP_NO_SA_UDP)));
 	return 0;
 }
 
@@ -312,18 +334,24 @@ static int tunnel_line_up(const struct dp_tunnel *t)
 
 static int cmd_ip_brief(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 {
-	struct ifaddrs *ifa = NULL, *i;
 	size_t n = 0;
 	struct dp_tunnel **v = sorted_tunnels(&n);
 	char a[INET_ADDRSTRLEN];
 
 	out_printf(o, "%-22s %-15s %-3s %-6s %-21s %s\n", "Interface", "IP-Address", "OK?", "Method",
 		   "Status", "Protocol");
-	/* The host's own interfaces first (the tunnels' underlay), then ours. */
+	/* The host's own interfaces first (the tunnels' underlay), as a router
+	 * lists its physical ones; one line each, with its first address. */
+	struct ifaddrs *ifa = NULL;
 	if (!getifaddrs(&ifa)) {
-		for (i = ifa; i; i = i->ifa_next) {
-			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
-			    !strncmp(i->ifa_name, "Tunnel", 6))
+		for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+			int seen = 0;
+			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !strncmp(i->ifa_name, "Tunnel", 6))
+				continue;
+			for (struct ifaddrs *j = ifa; j != i && !seen; j = j->ifa_next)
+				seen = j->ifa_addr && j->ifa_addr->sa_family == AF_INET &&
+				       !strcmp(j->ifa_name, i->ifa_name);
+			if (seen)
 				continue;
 			ip4(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr, a);
 			out_printf(o, "%-22s %-15s YES %-6s %-21s %s\n", i->ifa_name, a, "manual",
@@ -343,13 +371,27 @@ static int cmd_ip_brief(struct exec_ctx *ctx, int argc, char **argv, struct out 
 	return 0;
 }
 
+/* The tunnel's description in the running configuration, NULL if none. */
+static const char *tunnel_description(unsigned num)
+{
+	const struct config *c = daemon_config();
+
+	for (const struct cfg_tunnel *ct = c ? c->tunnels : NULL; ct; ct = ct->next)
+		if (ct->num == num)
+			return ct->description[0] ? ct->description : NULL;
+	return NULL;
+}
+
 static void show_one_if(struct out *o, struct dp_tunnel *t)
 {
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	struct sad_sa *s = sad_out(t->st);
 	unsigned long long ind = LD(t->st->ctr.in_drops);
+	const char *descr = tunnel_description(t->num);
 	out_printf(o, "%s is %s, line protocol is %s\n", t->name,
 		   t->admin_up > 0 ? "up" : "administratively down", tunnel_line_up(t) ? "up" : "down");
+	if (descr)
+		out_printf(o, "  Description: %s\n", descr);
 	out_printf(o, "  Hardware is Tunnel (Linux TUN, ifindex %d, data-plane worker insync-dp%d)\n",
 		   t->ifindex, t->worker);
 	if (t->addr)
@@ -366,15 +408,43 @@ static void show_one_if(struct out *o, struct dp_tunnel *t)
 		   LD(t->st->ctr.out_pkts), LD(t->st->ctr.out_bytes), LD(t->st->ctr.out_drops));
 }
 
+/* "Tunnel7", "tunnel7", "Tu7": any case, any abbreviation of the type from
+ * two letters on (as the configuration takes them), then the decimal number. */
+static int tunnel_arg(const char *s, unsigned *num)
+{
+	size_t i = 0;
+	unsigned long v = 0;
+
+	while (s[i] && !(s[i] >= '0' && s[i] <= '9'))
+		i++;
+	if (i < 2 || i > 6 || strncasecmp(s, "tunnel", i) || !s[i] || strlen(s + i) > 5)
+		return -1;
+	for (const char *d = s + i; *d; d++) {
+		if (*d < '0' || *d > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*d - '0');
+	}
+	if (v > 65535)
+		return -1;
+	*num = (unsigned)v;
+	return 0;
+}
+
 static int cmd_show_if(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 {
 	size_t n = 0;
-	struct dp_tunnel **v = sorted_tunnels(&n);
+	struct dp_tunnel **v;
 	const char *want = argc >= 3 ? argv[2] : NULL;
+	unsigned num = 0;
 	int found = 0;
 
+	if (want && tunnel_arg(want, &num)) {
+		out_printf(o, "%% Invalid interface %s\n", want);
+		return 1;
+	}
+	v = sorted_tunnels(&n);
 	for (size_t k = 0; v && k < n; k++) {
-		if (want && strcasecmp(want, v[k]->name))
+		if (want && v[k]->num != num)
 			continue;
 		show_one_if(o, v[k]);
 		found = 1;
@@ -393,6 +463,7 @@ void dp_register_commands(void)
 	exec_register("show crypto ipsec sa detail", cmd_show_sa, "IPsec SAs with drop counters");
 	exec_register("show crypto ipsec sa peer A.B.C.D", cmd_show_sa, "IPsec SAs with one peer");
 	exec_register("show crypto ipsec sa peer A.B.C.D detail", cmd_show_sa, "IPsec SAs with one peer, detailed");
+	exec_register("show crypto ipsec sa detail peer A.B.C.D", cmd_show_sa, "IPsec SAs with one peer, detailed");
 	exec_register("show crypto datapath drops", cmd_show_drops, "Data-plane drop counters by cause");
 	exec_register("clear crypto datapath counters", cmd_clear, "Reset data-plane counters");
 	exec_register("show crypto ipsec invalid-spi", cmd_invalid_spi, "Recent invalid-SPI flows");
