@@ -146,12 +146,16 @@ static void on_events(int fd, uint32_t events, void *arg)
 		}
 		if (t != h)
 			more = 1;
-		for (t = atomic_load_explicit(&q->ike_tail, memory_order_relaxed); t != atomic_load(&q->ike_head);
-		     t++) {
+		/* What is there now, at most a ring's worth: a data plane that keeps
+		 * refilling it must not hold the control thread here. */
+		h = atomic_load(&q->ike_head);
+		for (t = atomic_load_explicit(&q->ike_tail, memory_order_relaxed); t != h; t++) {
 			const struct ike_slot *s = &q->ike[t % DP_IKE_SLOTS];
 			xmit_ike_deliver(s->p, s->len, s->src, s->sport, s->dst);
 			atomic_store_explicit(&q->ike_tail, t + 1, memory_order_release);
 		}
+		if (atomic_load(&q->ike_head) != h)
+			more = 1;
 	}
 	if (more) {
 		/* Leave the rest for the next turn of the loop: timers and the CLI run too. */

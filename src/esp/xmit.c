@@ -185,8 +185,10 @@ int xmit_open(void)
 	 * decides whether to coalesce a flow by the socket its hash picks, before
 	 * the steering runs: both sockets ask for it, or the flows hashed to the
 	 * IKE socket would never be coalesced. */
-	dp_xmit.udp_gro = setsockopt(dp_xmit.udp_fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0 &&
-			  setsockopt(dp_xmit.ike_fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+	dp_xmit.udp_gro = setsockopt(dp_xmit.udp_fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+	if (dp_xmit.udp_gro && setsockopt(dp_xmit.ike_fd, SOL_UDP, UDP_GRO, &one, sizeof(one)))
+		log_ios(LOG_SEV_WARN, "CRYPTO", "DP_SOCKET",
+			"UDP GRO on the IKE socket: %s (flows hashed to it are not coalesced)", strerror(errno));
 	if (!dp_xmit.steered)
 		log_ios(LOG_SEV_ERR, "CRYPTO", "DP_SOCKET",
 			"cannot steer port 4500 (SO_ATTACH_REUSEPORT_CBPF: %s)", strerror(errno));

@@ -343,7 +343,8 @@ static int ike_load_profiles(struct ike *ike, const struct config *cfg)
 	 * back-off. */
 	if (ike->max_sa != cfg->ikev2_max_sa || ike->max_nego_out != cfg->ikev2_max_nego_out)
 		for (int i = 0; i < ike->n_tun; i++)
-			if (!ike->tun[i]->sa && !ike->tun[i]->shutdown && timer_armed(&ike->tun[i]->t_retry)) {
+			if (ike->tun[i]->limited && !ike->tun[i]->sa && !ike->tun[i]->shutdown &&
+			    timer_armed(&ike->tun[i]->t_retry)) {
 				ike->tun[i]->backoff_ms = 0;
 				timer_arm(&ike->tun[i]->t_retry, 0);
 			}
@@ -482,9 +483,11 @@ int ike_x_initiate(struct ike *ike, unsigned num)
 	if (!(local = ike_tun_local(t)))
 		return -1;
 	if (!ike_sa_admit(ike, 0, 0, t->dst)) {
+		t->limited = 1;
 		ike_tun_backoff(t);
 		return -1;
 	}
+	t->limited = 0;
 	if (!(sa = ike_sa_new(ike, 1, local, 500, t->dst, 500)))
 		return -1;
 	ike_sa_nego_out(sa);
@@ -690,7 +693,7 @@ void ike_x_counters(const struct ike *ike, struct ike_counters *c)
 	c->half_open = ike->half_open, c->nego_out = ike->nego_out;
 	c->max_sa = ike->max_sa, c->max_nego_in = ike->max_nego_in, c->max_nego_out = ike->max_nego_out;
 	c->rej_sa_limit = ike->rej_sa_limit, c->rej_nego_in = ike->rej_nego_in;
-	c->rej_out = ike->rej_out;
+	c->rej_out = ike->rej_out, c->evicted = ike->evicted;
 	c->n_sa = ike->n_sa, c->n_child = ike->n_child;
 }
 

@@ -172,6 +172,7 @@ size_t ike_x_children(struct ike *ike, uint64_t local_spi, struct ike_child_brie
 struct ike_counters {
 	uint64_t rx, tx, rx_bad, rx_dropped, retransmits, cookies_sent, natka_sent;
 	uint64_t rej_sa_limit, rej_nego_in, rej_out; /* refused by crypto ikev2 limit */
+	uint64_t evicted; /* unverified half-open SAs that gave way at a limit */
 	unsigned half_open, nego_out;
 	uint32_t max_sa, max_nego_in, max_nego_out; /* 0: none */
 	size_t n_sa, n_child;

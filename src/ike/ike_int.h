@@ -87,6 +87,7 @@ struct ike_tun {
 	uint32_t backoff_ms;
 	int contacted;   /* an IKE SA was established since start: no more INITIAL_CONTACT */
 	uint64_t defer_since; /* waiting for the peer's half-open SA since (ms), 0 = not */
+	int limited;          /* its last initiation was refused by crypto ikev2 limit */
 	int force_ic;
 	uint32_t pending_invalid_spi;
 	int seen;        /* config diff mark */
@@ -253,6 +254,7 @@ struct ike {
 	/* counters */
 	uint64_t rx, tx, rx_bad, rx_dropped, retransmits, cookies_sent;
 	uint64_t rej_sa_limit, rej_nego_in, rej_out;
+	uint64_t evicted; /* unverified half-open SAs that gave way at a limit */
 };
 
 /* ike.c */

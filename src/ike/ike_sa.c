@@ -261,21 +261,14 @@ int ike_sa_at_limit(const struct ike *ike)
  * or it is setting one up with us at the same time (one of the two goes). */
 static int ike_sa_replaces(struct ike *ike, uint32_t peer)
 {
-	for (struct ike_sa *o = ike_sa_first_by_peer(ike, peer); o; o = ike_sa_next_by_peer(o))
-		if (!o->destroyed && !(!o->initiator && o->half_open))
-			return 1;
-	return 0;
-}
+	unsigned up = 0, half = 0;
 
-/* Room at a limit: the oldest half-open SA that never returned a COOKIE
- * gives way to a request that did, or to one of our own tunnels, so forged
- * requests cannot hold the slots. */
-static int ike_sa_make_room(struct ike *ike)
-{
-	if (!ike->unver_head)
-		return 0;
-	ike_sa_destroy(ike->unver_head);
-	return 1;
+	for (struct ike_sa *o = ike_sa_first_by_peer(ike, peer); o && up + half < 3; o = ike_sa_next_by_peer(o))
+		if (!o->destroyed)
+			(!o->initiator && o->half_open) ? half++ : up++;
+	/* One replacement at a time: a peer (or hosts behind its NAT) that keeps
+	 * its old SA cannot go past the limit by more than one. */
+	return up == 1 && half == 0;
 }
 
 int ike_sa_admit(struct ike *ike, int incoming, int verified, uint32_t peer)
@@ -283,18 +276,29 @@ int ike_sa_admit(struct ike *ike, int incoming, int verified, uint32_t peer)
 	const uint8_t *a = (const uint8_t *)&peer;
 	const char *what = NULL;
 	uint32_t lim = 0;
-	int evict = !incoming || verified;
 	uint64_t now = loop_now_ms();
+	int over_sa = ike->max_sa && ike->n_sa >= ike->max_sa && !(incoming && ike_sa_replaces(ike, peer));
+	int over_in = incoming && ike->max_nego_in && ike->half_open >= ike->max_nego_in;
+	int over_out = !incoming && ike->max_nego_out && ike->nego_out >= ike->max_nego_out;
 
-	if (ike->max_sa && ike->n_sa >= ike->max_sa && !(incoming && ike_sa_replaces(ike, peer)) &&
-	    !(evict && ike_sa_make_room(ike))) {
+	/* Room at a limit: the oldest half-open SA that never returned a COOKIE
+	 * gives way to a request that did, or to one of our own tunnels, so
+	 * forged requests cannot hold the slots. Only when that one SA is all
+	 * that is missing (a limit lowered below the count stays refused) and
+	 * no other limit refuses anyway. */
+	if ((over_sa || over_in) && !over_out && (!incoming || verified) && ike->unver_head &&
+	    (!over_sa || ike->n_sa == ike->max_sa) && (!over_in || ike->half_open == ike->max_nego_in)) {
+		ike_sa_destroy(ike->unver_head);
+		ike->evicted++;
+		over_sa = over_in = 0;
+	}
+	if (over_sa) {
 		what = "max-sa", lim = ike->max_sa;
 		incoming ? ike->rej_sa_limit++ : ike->rej_out++;
-	} else if (incoming && ike->max_nego_in && ike->half_open >= ike->max_nego_in &&
-		   !(evict && ike_sa_make_room(ike))) {
+	} else if (over_in) {
 		what = "max-in-negotiation-sa incoming", lim = ike->max_nego_in;
 		ike->rej_nego_in++;
-	} else if (!incoming && ike->max_nego_out && ike->nego_out >= ike->max_nego_out) {
+	} else if (over_out) {
 		what = "max-in-negotiation-sa outgoing", lim = ike->max_nego_out;
 		ike->rej_out++;
 	}

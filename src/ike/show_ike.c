@@ -222,9 +222,10 @@ static int cmd_stats(struct exec_ctx *ctx, int argc, char **argv, struct out *o)
 	out_printf(o, "Max IKEv2 SAs: %s        Max in nego(in/out): %s/%s\n", limit_str(c.max_sa, l[0]),
 		   limit_str(c.max_nego_in, l[1]), limit_str(c.max_nego_out, l[2]));
 	out_printf(o, "In negotiation: incoming %u, outgoing %u\n", c.half_open, c.nego_out);
-	out_printf(o, "Refused by crypto ikev2 limit: SA limit %llu, in-negotiation incoming %llu, own initiations %llu\n",
+	out_printf(o, "Refused by crypto ikev2 limit: SA limit %llu, in-negotiation incoming %llu, own initiations %llu; "
+		      "unanswered half-open SAs that gave way %llu\n",
 		   (unsigned long long)c.rej_sa_limit, (unsigned long long)c.rej_nego_in,
-		   (unsigned long long)c.rej_out);
+		   (unsigned long long)c.rej_out, (unsigned long long)c.evicted);
 	return 0;
 }
 

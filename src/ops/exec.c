@@ -478,7 +478,7 @@ int exec_run(struct exec_ctx *ctx, const char *line, struct out *out)
 		char stage[EXEC_LINE_MAX];
 		size_t sl = next ? (size_t)(next - pipe - 1) : strlen(pipe + 1);
 		memcpy(stage, pipe + 1, sl);
-		while (sl && (stage[sl - 1] == ' ' || stage[sl - 1] == '\t'))
+		while (next && sl && (stage[sl - 1] == ' ' || stage[sl - 1] == '\t'))
 			sl--; /* the blank before the next '|' is not part of the regex */
 		stage[sl] = '\0';
 		rc = apply_pipe(&res, stage, line, (int)(pipe + 1 - line), out);
@@ -587,6 +587,13 @@ static int pipe_help(const char *line, struct out *out, int complete)
 		return 0;
 	while ((next = pipe_find(p + 1, 1)))
 		p = next;
+	/* A '|' just typed, with a blank before it and nothing after, starts a
+	 * stage too: its keyword is what is being asked for. */
+	for (next = p + 1; (next = pipe_find(next, 0)); next++)
+		if ((next[-1] == ' ' || next[-1] == '\t') && next[1 + strspn(next + 1, " \t")] == '\0') {
+			p = next;
+			break;
+		}
 	for (w = p + 1; *w == ' ' || *w == '\t'; w++)
 		;
 	for (e = w; *e && *e != ' ' && *e != '\t'; e++)

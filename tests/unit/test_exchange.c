@@ -1626,9 +1626,29 @@ static void test_limit_max_sa(void **st)
 	CHECK(c.n_sa == 2 && c.half_open == 1 && c.rej_sa_limit == 1);
 	CHECK(N.q[PA].n == 1 && m_resp(&N.q[PA].m[0]));
 	q_flush(PA);
+	/* One replacement at a time: the next one from A's address is refused. */
+	m = other_init(0);
+	m.p[1] ^= 0x33;
+	mc = with_cookie(PB, &m);
+	free(m.p);
+	inject(PB, &mc);
+	free(mc.p);
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.n_sa == 2 && c.rej_sa_limit == 2 && N.q[PA].n == 0);
 	set_global(PB, "no crypto ikev2 limit max-sa\n");
 	ike_x_counters(N.p[PB].ike, &c);
 	CHECK(c.max_sa == 0);
+	/* Past a lowered limit, one unanswered SA giving way would not make
+	 * room: none is taken. */
+	m = other_init(ELSEWHERE(8));
+	inject_from_elsewhere(PB, &m);
+	set_global(PB, "crypto ikev2 limit max-sa 1\n");
+	m = other_init(ELSEWHERE(9));
+	mc = with_cookie(PB, &m);
+	free(m.p);
+	inject_from_elsewhere(PB, &mc);
+	ike_x_counters(N.p[PB].ike, &c);
+	CHECK(c.n_sa == 3 && c.evicted == 0 && c.rej_sa_limit == 3);
 }
 
 /* `max-in-negotiation-sa 1 incoming` at B. A half-open request that never

@@ -152,6 +152,11 @@ static void test_pipes(void **s)
 	assert_string_equal(o.buf, "line two show running-config\n");
 	assert_int_equal(run("show run | include one|two |exclude show", &o), 0);
 	assert_string_equal(o.buf, "line one\n");
+	/* A blank at the very end is part of the regex, as IOS takes it. */
+	assert_int_equal(run("show run | include one ", &o), 0);
+	assert_string_equal(o.buf, "");
+	assert_int_equal(run("show run | include line ", &o), 0);
+	assert_string_equal(o.buf, "line one\nline two show running-config\n");
 	/* Paths cannot escape the data directory. */
 	assert_int_equal(run("show run | append disk0:../escape", &o), 1);
 	assert_int_equal(run("show run | redirect /etc/passwd", &o), 1);
@@ -175,6 +180,9 @@ static void test_help_complete(void **s)
 	out_reset(&o);
 	exec_help("show run | inc ", &o);
 	assert_string_equal(o.buf, "  LINE  Regular expression\n");
+	out_reset(&o);
+	exec_help("show run | include x | ", &o);
+	assert_non_null(strstr(o.buf, "exclude"));
 	out_reset(&o);
 	exec_help("show run | include x | ex", &o);
 	assert_non_null(strstr(o.buf, "exclude"));
