@@ -437,6 +437,12 @@ static int cmd_show_if(struct exec_ctx *ctx, int argc, char **argv, struct out *
 	const char *want = argc >= 3 ? argv[2] : NULL;
 	unsigned num = 0;
 	int found = 0;
+	char joined[40];
+
+	if (argc >= 4) { /* "tunnel 0", as IOS also takes it */
+		snprintf(joined, sizeof(joined), "%s%s", argv[2], argv[3]);
+		want = joined;
+	}
 
 	if (want && tunnel_arg(want, &num)) {
 		out_printf(o, "%% Invalid interface %s\n", want);
@@ -472,4 +478,5 @@ void dp_register_commands(void)
 	exec_register("show ip interface brief", cmd_ip_brief, "Interface status summary");
 	exec_register("show interfaces", cmd_show_if, "Tunnel interface status and counters");
 	exec_register("show interfaces WORD", cmd_show_if, "One interface's status and counters");
+	exec_register("show interfaces WORD NUM", cmd_show_if, "One interface, name and number apart");
 }

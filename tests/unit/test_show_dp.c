@@ -260,6 +260,9 @@ static void test_show_interfaces_abbrev(void **st)
 	}
 	assert_int_equal(run("sh int tu1"), 0);
 	assert_true(!strncmp(o.buf, "Tunnel1 is up", 13));
+	assert_int_equal(run("show interfaces tunnel 1"), 0); /* name and number apart */
+	assert_true(!strncmp(o.buf, "Tunnel1 is up", 13));
+	assert_int_equal(run("show interfaces tunnel 9"), 1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		snprintf(line, sizeof(line), "show interfaces %s", bad[i]);
 		assert_int_equal(run(line), 1);
