@@ -546,6 +546,7 @@ static void esp_out(struct dp_thread *t, struct dp_tunq *q, uint8_t *buf, size_t
 		} else {
 			drop(ESP_DROP_NO_OUT_SA, NULL);
 			dp_stat_add(&st->ctr.out_drops, 1);
+			dp_stat_add(&st->ctr.out_no_sa, 1);
 		}
 		/* At most one "need SA" a second per tunnel: IKE needs one nudge. */
 		if (!last || t->now_ms - last >= 1000) {
@@ -600,6 +601,8 @@ void dp_pkt_hold_flush(struct dp_thread *t, struct dp_tunq *q)
 		if (t->now_ms - h->ms[i] > DP_HOLD_MS) {
 			dp_stat_add(&dp_stats.held_expired, 1);
 			drop(ESP_DROP_NO_OUT_SA, NULL);
+			dp_stat_add(&q->st->ctr.out_drops, 1);
+			dp_stat_add(&q->st->ctr.out_no_sa, 1);
 			continue;
 		}
 		esp_out(t, q, h->buf[i], h->len[i]);

@@ -21,6 +21,7 @@
 struct sad_tun_ctr {
 	_Atomic uint64_t in_pkts, in_bytes, out_pkts, out_bytes;
 	_Atomic uint64_t in_drops, out_drops;
+	_Atomic uint64_t out_no_sa; /* of out_drops: routed in while the tunnel had no SA */
 };
 
 struct sad_sa;

@@ -190,7 +190,7 @@ static int cmd_show_sa(struct exec_ctx *ctx, int argc, char **argv, struct out *
 			/* Replay and ICV failures are counted per SA: the sum over the
 			 * tunnel's inbound SAs (those still installed). */
 			sad_foreach_in(sum_in, &c);
-			out_printf(o, "    #pkts no sa (send) %llu\n", LD(t->st->ctr.out_drops));
+			out_printf(o, "    #pkts no sa (send) %llu\n", LD(t->st->ctr.out_no_sa));
 			out_printf(o, "    #pkts replay failed (rcv): %llu, #pkts verify failed: %llu\n",
 				   c.replay, c.icv);
 		}
@@ -299,6 +299,7 @@ static void clear_tun(struct sad_tun *t, void *arg)
 	zero(&t->ctr.out_bytes);
 	zero(&t->ctr.in_drops);
 	zero(&t->ctr.out_drops);
+	zero(&t->ctr.out_no_sa);
 	if (s)
 		clear_sa(s, NULL);
 }

@@ -131,6 +131,9 @@ static int setup(void **st)
 	atomic_store(&dp_stats.drops[ESP_DROP_ICV], 200);
 	atomic_store(&dp_stats.drops[ESP_DROP_NO_SA_V4], 5);
 	atomic_store(&dp_stats.drops[ESP_DROP_NO_SA_UDP], 6);
+	/* Output drops: 9 in all on Tunnel0, 2 of them for want of an SA. */
+	atomic_store(&sad_tun_get(0, 0)->ctr.out_drops, 9);
+	atomic_store(&sad_tun_get(0, 0)->ctr.out_no_sa, 2);
 	dp_register_commands();
 	glue_register_commands();
 	out_init(&o);
@@ -217,6 +220,8 @@ static void test_sa_detail_counters_per_tunnel(void **st)
 	b0 = block(o.buf, "Tunnel0");
 	b1 = block(o.buf, "Tunnel1");
 	assert_non_null(strstr(b0, "#pkts replay failed (rcv): 3, #pkts verify failed: 4\n"));
+	assert_non_null(strstr(b0, "#pkts no sa (send) 2\n"));
+	assert_non_null(strstr(b0, "#send errors 9,"));
 	assert_non_null(strstr(b1, "#pkts replay failed (rcv): 7, #pkts verify failed: 0\n"));
 	assert_null(strstr(b0, "invalid sa"));
 	assert_null(strstr(b1, "invalid sa"));
