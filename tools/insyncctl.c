@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const char *sock = "/run/insync/insyncd.sock";
@@ -32,6 +33,7 @@ static void load_prompt(void)
 {
 	struct out o;
 	out_init(&o);
+	snprintf(prompt_buf, sizeof(prompt_buf), "insync#"); /* no hostname configured */
 	if (control_request(sock, CTL_EXEC, "show running-config | include ^hostname ", &o) == 0 &&
 	    o.buf) {
 		char name[64];
@@ -154,7 +156,7 @@ static int interactive(void)
 			break;
 		last = run_line(line);
 		char w[16];
-		if (sscanf(line, " %15s", w) == 1 && strlen(w) >= 3 && !strncmp(w, "reload", strlen(w)))
+		if (sscanf(line, " %15s", w) == 1 && strlen(w) >= 3 && !strncasecmp(w, "reload", strlen(w)))
 			load_prompt(); /* the hostname may have changed */
 	}
 	history_end(h);

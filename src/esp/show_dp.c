@@ -391,10 +391,10 @@ static void show_one_if(struct out *o, struct dp_tunnel *t)
 	const char *descr = tunnel_description(t->num);
 	out_printf(o, "%s is %s, line protocol is %s\n", t->name,
 		   t->admin_up > 0 ? "up" : "administratively down", tunnel_line_up(t) ? "up" : "down");
-	if (descr)
-		out_printf(o, "  Description: %s\n", descr);
 	out_printf(o, "  Hardware is Tunnel (Linux TUN, ifindex %d, data-plane worker insync-dp%d)\n",
 		   t->ifindex, t->worker);
+	if (descr) /* after the hardware line, where IOS puts it */
+		out_printf(o, "  Description: %s\n", descr);
 	if (t->addr)
 		out_printf(o, "  Internet address is %s/%d\n", ip4(t->addr, a), route_mask_len(t->mask));
 	out_printf(o, "  MTU %d bytes\n", DP_TUN_MTU);
@@ -440,7 +440,12 @@ static int cmd_show_if(struct exec_ctx *ctx, int argc, char **argv, struct out *
 	int found = 0;
 	char joined[40];
 
-	if (argc >= 4) { /* "tunnel 0", as IOS also takes it */
+	if (argc >= 4) { /* "tunnel 0", as IOS also takes it: the name alone, then the number */
+		size_t l = strlen(argv[2]);
+		if (l < 2 || l > 6 || strncasecmp(argv[2], "tunnel", l)) {
+			out_printf(o, "%% Invalid interface %s %s\n", argv[2], argv[3]);
+			return 1;
+		}
 		snprintf(joined, sizeof(joined), "%s%s", argv[2], argv[3]);
 		want = joined;
 	}

@@ -268,6 +268,10 @@ static void test_show_interfaces_abbrev(void **st)
 	assert_int_equal(run("show interfaces tunnel 1"), 0); /* name and number apart */
 	assert_true(!strncmp(o.buf, "Tunnel1 is up", 13));
 	assert_int_equal(run("show interfaces tunnel 9"), 1);
+	/* A name with its number already, then another number: refused, not joined. */
+	assert_int_equal(run("show interfaces Tunnel0 1"), 1);
+	assert_non_null(strstr(o.buf, "% Invalid interface Tunnel0 1"));
+	assert_int_equal(run("show interfaces Tu1 0"), 1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		snprintf(line, sizeof(line), "show interfaces %s", bad[i]);
 		assert_int_equal(run(line), 1);
@@ -280,8 +284,8 @@ static void test_show_interfaces_description(void **st)
 	(void)st;
 	assert_int_equal(run("show interfaces Tunnel0"), 0);
 	assert_non_null(strstr(o.buf, "Tunnel0 is up, line protocol is up\n"
-				      "  Description: Link to site B\n"
 				      "  Hardware is Tunnel"));
+	assert_non_null(strstr(o.buf, "data-plane worker insync-dp0)\n  Description: Link to site B\n"));
 	assert_int_equal(run("show interfaces Tunnel1"), 0);
 	assert_null(strstr(o.buf, "Description"));
 	/* All of them: each its own. */
