@@ -275,6 +275,14 @@ static void glue_show_tunnel(struct out *o, unsigned tunnel, void *arg)
 		out_printf(o, "     IKEv2 SA: none\n");
 		return;
 	}
+	/* As IOS prints it, from the exchange that made the current CHILD_SA:
+	 * the first (in IKE_AUTH) never has a KE, a rekey with `set pfs` does. */
+	if (ti.spi_in) {
+		if (ti.child_dh)
+			out_printf(o, "     PFS (Y/N): Y, DH group: group%d\n", ti.child_dh);
+		else
+			out_printf(o, "     PFS (Y/N): N, DH group: none\n");
+	}
 	out_printf(o, "     IKEv2 SA: %s, %s, %s/%s, DH group %d, local spi %016llX remote spi %016llX%s\n",
 		   ike_sa_state_name(ti.sa.state), ti.sa.initiator ? "initiator" : "responder", ti.sa.encr,
 		   ti.sa.prf, ti.sa.dh_group,

@@ -637,6 +637,7 @@ int ike_x_tunnel_info(struct ike *ike, unsigned num, struct ike_tunnel_info *ti)
 		ti->spi_out = best->ci.spi_out;
 		ti->child_lifetime_sec = best->ci.lifetime_sec;
 		ti->child_age_sec = (uint32_t)((loop_now_ms() - best->created_ms) / 1000);
+		ti->child_dh = best->sel.dh;
 		ti->udp_encap = best->ci.udp_encap;
 		ti->local_port = best->ci.local_port;
 		ti->peer_port = best->ci.peer_port;

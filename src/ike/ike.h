@@ -115,6 +115,7 @@ struct ike_tunnel_info {
 	struct ike_sa_info sa;     /* the best one (established first) */
 	uint32_t spi_in, spi_out;  /* current CHILD_SA, 0 if none */
 	uint32_t child_lifetime_sec, child_age_sec;
+	int child_dh;              /* the current CHILD_SA's PFS group, 0 if its exchange had no KE */
 	int udp_encap;
 	uint16_t local_port, peer_port;
 };

@@ -27,6 +27,8 @@ check "ping B->A" ping_ba
 check "exactly one IKE SA on A" test "$(nsa a)" = 1
 check "exactly one IKE SA on B" test "$(nsa b)" = 1
 check "ESP counted on A" bash -c "'$INSYNCCTL' -S '$T_DIR/a.sock' show crypto ipsec sa | grep -Eq '#pkts [1-9]'"
+# The first CHILD_SA comes from IKE_AUTH, which has no KE even with set pfs.
+check "first CHILD_SA: no PFS" bash -c "'$INSYNCCTL' -S '$T_DIR/a.sock' show crypto ipsec sa | grep -q 'PFS (Y/N): N, DH group: none'"
 
 # CHILD_SA rekey started by A, while a ping stream runs: no loss.
 old=$(spi_out a)

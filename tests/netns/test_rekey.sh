@@ -67,6 +67,8 @@ run_pair() { # run_pair LABEL [env...]
 	check "$label: no ping lost across rekeys ($(nlost "$label"))" [ "$(nlost "$label")" = 0 ]
 	check "$label: SAs match pairwise afterwards" wait_for 10 in_sync
 	check "$label: one IKE SA each side" bash -c "[ \$('$INSYNCCTL' -S $T_DIR/a.sock show crypto ikev2 sa | grep -c READY) = 1 ] && [ \$('$INSYNCCTL' -S $T_DIR/b.sock show crypto ikev2 sa | grep -c READY) = 1 ]"
+	# A rekeyed CHILD_SA came from a CREATE_CHILD_SA with KE (set pfs group19).
+	check "$label: show crypto ipsec sa reports PFS group19" bash -c "'$INSYNCCTL' -S $T_DIR/a.sock show crypto ipsec sa | grep -q 'PFS (Y/N): Y, DH group: group19'"
 	kill "$PID_a" "$PID_b"; wait "$PID_a" "$PID_b" 2>/dev/null
 	check "$label: no sanitizer reports" bash -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' $T_DIR/a.log $T_DIR/b.log"
 	rm -f "$T_DIR/a.sock" "$T_DIR/b.sock"; mv "$T_DIR/a.log" "$T_DIR/$label-a.log"; mv "$T_DIR/b.log" "$T_DIR/$label-b.log"
