@@ -587,22 +587,43 @@ static void esp_out(struct dp_thread *t, struct dp_tunq *q, uint8_t *buf, size_t
 		raise_once(t, s, SAD_F_KB_EV, DP_EV_LIFETIME_KB);
 }
 
+static void hold_expired(struct dp_tunq *q)
+{
+	dp_stat_add(&dp_stats.held_expired, 1);
+	drop(ESP_DROP_NO_OUT_SA, NULL);
+	dp_stat_add(&q->st->ctr.out_drops, 1);
+	dp_stat_add(&q->st->ctr.out_no_sa, 1);
+}
+
 void dp_pkt_hold_flush(struct dp_thread *t, struct dp_tunq *q)
 {
 	struct dp_hold *h = q->hold;
-	int n;
+	int n, k = 0;
 
-	if (!h || !h->n || !sad_out(q->st))
+	if (!h || !h->n)
 		return;
+	if (!sad_out(q->st)) {
+		/* Still no SA: count what waited too long now, not whenever one comes. */
+		for (int i = 0; i < h->n; i++) {
+			if (t->now_ms - h->ms[i] > DP_HOLD_MS) {
+				hold_expired(q);
+				continue;
+			}
+			if (k != i) {
+				memcpy(h->buf[k] + ESP_HEADROOM, h->buf[i] + ESP_HEADROOM, h->len[i]);
+				h->len[k] = h->len[i], h->ms[k] = h->ms[i];
+			}
+			k++;
+		}
+		h->n = k;
+		return;
+	}
 	n = h->n;
 	h->n = 0; /* packets held again while flushing reuse the slots from 0 */
 	h->flushing = 1;
 	for (int i = 0; i < n; i++) {
 		if (t->now_ms - h->ms[i] > DP_HOLD_MS) {
-			dp_stat_add(&dp_stats.held_expired, 1);
-			drop(ESP_DROP_NO_OUT_SA, NULL);
-			dp_stat_add(&q->st->ctr.out_drops, 1);
-			dp_stat_add(&q->st->ctr.out_no_sa, 1);
+			hold_expired(q);
 			continue;
 		}
 		esp_out(t, q, h->buf[i], h->len[i]);

@@ -86,10 +86,41 @@ static void test_sa_gone_during_flush(void **st)
 	sad_free();
 }
 
+/* No SA comes: packets that waited too long are counted as dropped at the
+ * next look (each TUN read looks), not only once an SA appears; the fresh
+ * one stays held. */
+static void test_expire_without_sa(void **st)
+{
+	struct dp_tunq q = {.fd = -1, .num = 2};
+	struct dp_thread *t;
+
+	(void)st;
+	assert_int_equal(sad_init(), 0);
+	assert_non_null(q.st = sad_tun_get(2, 1));
+	assert_non_null(t = dp_pkt_new(0));
+	assert_non_null(q.hold = calloc(1, sizeof(*q.hold)));
+	dp_pkt_batch_start(t);
+	for (int k = 0; k < 3; k++) {
+		memset(q.hold->buf[k] + ESP_HEADROOM, 'a' + k, 100);
+		q.hold->len[k] = 100;
+		q.hold->ms[k] = k == 1 ? t->now_ms : t->now_ms - DP_HOLD_MS - 1000;
+	}
+	q.hold->n = 3;
+	dp_pkt_hold_flush(t, &q);
+	assert_int_equal(q.hold->n, 1);
+	assert_int_equal(q.hold->buf[0][ESP_HEADROOM], 'b');
+	assert_int_equal(atomic_load(&q.st->ctr.out_no_sa), 2);
+	assert_int_equal(atomic_load(&q.st->ctr.out_drops), 2);
+	free(q.hold);
+	dp_pkt_free(t);
+	sad_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sa_gone_during_flush),
+		cmocka_unit_test(test_expire_without_sa),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
