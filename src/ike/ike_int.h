@@ -38,6 +38,7 @@
 #define CHILD_OUT_COLLISION_MS 200  /* ...after a late collision: once the peer has our response */
 #define IKE_REKEYED_WAIT_MS 10000   /* rekeyed IKE SA removed if no DELETE comes */
 #define IKE_REKEY_RETRY_MS 10000    /* a failed IKE SA rekey is retried until the lifetime ends */
+#define CHILD_FAIL_LOG_MS 60000 /* at most one CHILD_SA_FAILED a minute per IKE SA */
 #define TUN_BACKOFF_FIRST_MS 1000
 #define TUN_DEFER_MAX_MS 3000 /* longest wait for the peer's own IKE SA before we initiate */
 #define TUN_BACKOFF_MAX_MS 30000
@@ -179,6 +180,7 @@ struct ike_sa {
 	int init_retries;
 	int half_open;
 	int nego_out;  /* initiator, counted in ike->nego_out until it is up or gone */
+	uint64_t child_fail_log_ms; /* last CHILD_SA_FAILED for a refused CREATE_CHILD_SA */
 	uint32_t id;   /* for show: numbered in creation order, never reused while it lives */
 	int cookie_ok; /* responder: its IKE_SA_INIT returned our COOKIE */
 	int unver;     /* in ike->unver: half-open, never returned a COOKIE */

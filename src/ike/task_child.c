@@ -527,8 +527,17 @@ void task_child_response(struct ike_sa *sa, const struct ike_msg *m)
 	if (!c)
 		return;
 	if ((err = ike_msg_error(m))) {
+		const char *nm = ike_notify_name(err) ? ike_notify_name(err) : "error notify";
 		DBG(DBG_IKE, sa->peer, "IKEv2:(SA ID %016llx):CREATE_CHILD_SA refused: %s",
-		    (unsigned long long)ike_sa_local_spi(sa), ike_notify_name(err) ? ike_notify_name(err) : "?");
+		    (unsigned long long)ike_sa_local_spi(sa), nm);
+		/* A one-sided change (a PFS group, a transform) shows only here, and
+		 * the tunnel goes down at the hard lifetime: say so, once a minute. */
+		if (!sa->child_fail_log_ms || loop_now_ms() - sa->child_fail_log_ms >= CHILD_FAIL_LOG_MS) {
+			log_ios(LOG_SEV_NOTICE, "IKEV2", "CHILD_SA_FAILED",
+				"CHILD_SA with IKE SA %016llx refused by the peer: %s (%s; retried until the lifetime runs out)",
+				(unsigned long long)ike_sa_local_spi(sa), nm, old ? "rekey" : "new CHILD_SA");
+			sa->child_fail_log_ms = loop_now_ms() ? loop_now_ms() : 1;
+		}
 		child_sa_destroy(c, 0);
 		if (old && err == N_CHILD_SA_NOT_FOUND) {
 			/* The peer lost it: replace it outright. */

@@ -161,9 +161,10 @@ static void log_persistent(struct invalid_spi_flow *f)
 {
 	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
 	stats.persistent++;
+	metrics_inc(MC_RECOVERIES_FAILED); /* not repaired within the persistence time */
 	flightrec_dump_file(f->src, "persistent invalid SPI", NULL, 0);
 	log_ios(LOG_SEV_WARN, "CRYPTO", "INVALID_SPI_PERSISTENT",
-		"SAs out of sync with peer %s: spi=0x%08X(%u) to %s seen %llu times over %llu s; action: %s",
+		"SAs out of sync with peer %s: spi=0x%X(%u) to %s seen %llu times over %llu s; action: %s",
 		ip(f->src, s), f->spi, f->spi, ip(f->dst, d), (unsigned long long)f->count,
 		(unsigned long long)((f->last_ms - f->first_ms) / 1000),
 		invalid_spi_action_name(f->action));
@@ -221,7 +222,7 @@ static void act(struct invalid_spi_flow *f, uint64_t now)
 		flightrec_record(f->src, FR_RECOVERY_START, FR_R_INITIAL_CONTACT, f->spi, 0);
 		stats.initiations++;
 		log_ios(LOG_SEV_NOTICE, "CRYPTO", "INVALID_SPI_RECOVERY",
-			"Invalid SPI recovery: initiating IKE SA with INITIAL_CONTACT to %s for spi=0x%08X",
+			"Invalid SPI recovery: initiating IKE SA with INITIAL_CONTACT to %s for spi=0x%X",
 			ip(f->src, s), f->spi);
 	}
 }
@@ -356,7 +357,7 @@ static void mark_recovered(uint32_t peer, uint64_t now)
 	flightrec_record(peer, FR_RECOVERY_DONE, r.longest_ms, 1, 0);
 	flightrec_dump_file(peer, "recovery", NULL, 0);
 	log_ios(LOG_SEV_NOTICE, "CRYPTO", "INVALID_SPI_RECOVERED",
-		"SAs with peer %s back in sync: spi=0x%08X(%u)%s repaired %llu ms after the first invalid packet",
+		"SAs with peer %s back in sync: spi=0x%X(%u)%s repaired %llu ms after the first invalid packet",
 		ip(peer, s), r.spi, r.spi, r.n > 1 ? " and other SPIs" : "", (unsigned long long)r.longest_ms);
 }
 
