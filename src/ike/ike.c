@@ -467,6 +467,11 @@ int ike_x_initiate(struct ike *ike, unsigned num)
 			xchg_queue(t->sa, T_CHILD, num);
 		return 0;
 	}
+	/* After a failure the back-off decides when to try again: traffic routed
+	 * into the tunnel (NEED_SA) or invalid-SPI recovery must not turn a
+	 * misconfigured peer into an attempt, and its log lines, every second. */
+	if (t->backoff_ms && timer_armed(&t->t_retry))
+		return 0;
 	/* The peer may be setting one up with us right now (we answered its
 	 * IKE_SA_INIT): a second IKE SA would have no twin. Look again later,
 	 * but not for long: a forged IKE_SA_INIT must not hold the tunnel down. */
