@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <openssl/crypto.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -343,6 +346,19 @@ static void manual_apply(struct dp_tunnel *t, const struct cfg_ipsec_profile *p,
 	t->key_out = p->key_out;
 }
 
+/* Can we send from a? bind() refuses an address the host does not have. */
+static int addr_is_ours(uint32_t a)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = a};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ok;
+
+	if (fd < 0)
+		return 1; /* cannot tell: no warning */
+	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 || errno != EADDRNOTAVAIL;
+	close(fd);
+	return ok;
+}
+
 static void tunnel_update(struct dp_tunnel *t, const struct cfg_tunnel *ct, const struct config *cfg)
 {
 	const struct cfg_ipsec_profile *p = ct->protection;
@@ -368,6 +384,14 @@ static void tunnel_update(struct dp_tunnel *t, const struct cfg_tunnel *ct, cons
 		t->admin_up = up;
 	}
 	t->src = ct->src ? ct->src : ct->src_if[0] ? route_if_addr(ct->src_if) : 0;
+	/* Accepted (the address may come later), but said: otherwise IKE's
+	 * unanswered requests would blame the peer. */
+	if (ct->src && !addr_is_ours(ct->src)) {
+		char a[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &ct->src, a, sizeof(a));
+		log_ios(LOG_SEV_WARN, "CRYPTO", "TUNNEL_SOURCE",
+			"%s: tunnel source %s is not an address of this host; nothing can be sent from it", t->name, a);
+	}
 	if (t->dst != ct->dst) {
 		spi_filter_peer_release(t->dst);
 		spi_filter_peer_hold(ct->dst);

@@ -80,6 +80,12 @@ check "good reload applied" bash -c "\"$INSYNCCTL\" -S \"$T_DIR/a.sock\" show ru
 sed -i 's/^hostname site-r/hostname site-h/' "$CONF"
 kill -HUP "$PID_a"
 check "SIGHUP reloads" wait_for 5 bash -c "\"$INSYNCCTL\" -S \"$T_DIR/a.sock\" show running-config | grep -q '^hostname site-h'"
+# A tunnel source the host does not have is accepted, and said.
+sed -i 's/^ tunnel source 192.0.2.1$/ tunnel source 198.51.100.77/' "$CONF"
+check "reload with a foreign tunnel source exits 0" ctl a reload
+check "... and warns about it" bash -c "\"$INSYNCCTL\" -S \"$T_DIR/a.sock\" show logging | grep -q 'TUNNEL_SOURCE: Tunnel0: tunnel source 198.51.100.77 is not an address of this host'"
+sed -i 's/^ tunnel source 198.51.100.77$/ tunnel source 192.0.2.1/' "$CONF"
+ctl a reload >/dev/null
 
 # Garbage and stalled clients on the control socket do not hurt the daemon.
 python3 - "$T_DIR/a.sock" <<'PY'
